@@ -1,0 +1,138 @@
+#pragma once
+// Typed, validated settings of esgate.yaml (README "Configuration" and interface.md §2).
+// Every field carries its documented default; load_settings() fills them from YAML.
+//
+// key                              default
+// threads                          0 (= one I/O thread per core)
+// listen.address / port            127.0.0.1 / 9243
+// listen.tls.{certificate,key}     absent = plain HTTP
+// listen.tls.client_ca             absent = no client certificates (mTLS off)
+// listen.tls.min_version           "1.2"
+// upstream.nodes                   ["http://127.0.0.1:9200"]
+// upstream.tls.{ca,verify}         none / true
+// upstream.auth.basic|api_key      none
+// upstream.connect_timeout         2s
+// upstream.request_timeout         60s
+// redis.url / prefix               redis://127.0.0.1:6379/0 / "esgate:"
+// security.roles_file/users_file   roles.yml / users.yml (relative to the config file's folder)
+// security.api_key.hashing         ssha256 (| pbkdf2)
+// security.api_key.cache_ttl       5m
+// security.api_key.cache_max_keys  100000
+// limits.*                         see struct limits below
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace esgate::config {
+
+using duration = std::chrono::milliseconds;
+
+struct tls_listen {
+  std::string certificate;  // absolute path
+  std::string key;          // absolute path
+  std::string client_ca;    // absolute path, empty = mTLS off
+  std::string min_version = "1.2";
+};
+
+struct listen {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 9243;
+  std::optional<tls_listen> tls;
+};
+
+struct upstream_node {
+  std::string scheme;  // "http" | "https"
+  std::string host;
+  std::uint16_t port = 9200;
+  std::string url;  // as written, for messages
+};
+
+struct upstream_basic {
+  std::string username;
+  std::string password;
+};
+
+struct upstream {
+  std::vector<upstream_node> nodes;  // default: one node http://127.0.0.1:9200
+  std::string tls_ca;                // absolute path, empty = system default
+  bool tls_verify = true;
+  std::optional<upstream_basic> basic;
+  std::string api_key;  // encoded form; empty = none
+  duration connect_timeout{2000};
+  duration request_timeout{60000};
+};
+
+struct redis {
+  std::string url = "redis://127.0.0.1:6379/0";
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6379;
+  std::string password;  // from the URL's userinfo, empty = no AUTH
+  std::string username;  // Redis 6 ACL user, empty = default user
+  int db = 0;
+  std::string prefix = "esgate:";
+};
+
+enum class key_hashing { ssha256, pbkdf2 };
+
+struct api_key {
+  key_hashing hashing = key_hashing::ssha256;
+  duration cache_ttl{5 * 60 * 1000};
+  std::size_t cache_max_keys = 100000;
+};
+
+struct security {
+  std::string roles_file;  // absolute path (default <config dir>/roles.yml)
+  std::string users_file;  // absolute path (default <config dir>/users.yml)
+  config::api_key api_key;  // qualified: g++ rejects a member that "changes meaning" of its type
+};
+
+struct limits {
+  std::size_t max_header_bytes = 16 * 1024;
+  std::uint64_t max_body_bytes = 100ull * 1024 * 1024;
+  duration header_timeout{10000};
+  duration idle_timeout{60000};
+  std::size_t max_connections = 10000;
+  duration shutdown_grace{30000};
+};
+
+struct settings {
+  std::string config_file;  // absolute path of the file these came from
+  std::string config_dir;   // its folder; relative paths are resolved against it
+  unsigned threads = 0;     // 0 = hardware concurrency
+  config::listen listen;
+  config::upstream upstream;
+  config::redis redis;
+  config::security security;
+  config::limits limits;
+};
+
+// One problem found while loading: "FILE:LINE:COL: message" when printed (1-based).
+struct diagnostic {
+  std::string file;
+  int line = 0;    // 0 = unknown (file-level problem)
+  int column = 0;
+  std::string message;
+  std::string to_string() const;
+};
+
+struct load_result {
+  settings value;
+  std::vector<diagnostic> errors;  // empty = valid
+  bool ok() const { return errors.empty(); }
+};
+
+// Reads and validates esgate.yaml. Never throws for bad input: every problem becomes a diagnostic
+// (unknown keys, wrong types, bad durations/sizes/URLs, missing files are reported all at once).
+load_result load_settings(const std::string& path);
+load_result parse_settings(const std::string& yaml_text, const std::string& path_for_messages,
+                           const std::string& config_dir);
+
+// "500ms", "10s", "5m", "1h", "7d" (also nanos/micros; ES TimeValue rules: integer + unit,
+// lowercase m = minutes, no fractions). Returns nullopt when invalid.
+std::optional<duration> parse_duration(std::string_view text);
+// "512kb", "100mb", "1gb", "10b" (also plain integers = bytes). nullopt when invalid.
+std::optional<std::uint64_t> parse_size(std::string_view text);
+
+}  // namespace esgate::config
