@@ -11,7 +11,7 @@ add_compile_definitions(
 
 add_library(esgate_options INTERFACE)
 target_compile_features(esgate_options INTERFACE cxx_std_20)
-target_compile_options(esgate_options INTERFACE -Wall -Wextra -Wshadow=local -Wnon-virtual-dtor)
+target_compile_options(esgate_options INTERFACE -Wall -Wextra -Wshadow=local)
 if(ESGATE_WARNINGS_AS_ERRORS)
   target_compile_options(esgate_options INTERFACE -Werror)
 endif()
