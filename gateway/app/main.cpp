@@ -1,0 +1,87 @@
+#include "esgate/app/main.hpp"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <iterator>
+
+#include "esgate/auth/password.hpp"
+#include "esgate/config/settings.hpp"
+#include "esgate/observability/log.hpp"
+#include "first_start.hpp"
+#include "security_state.hpp"
+#include "server.hpp"
+
+#ifndef ESGATE_VERSION
+#define ESGATE_VERSION "0.1.0"
+#endif
+
+namespace esgate::app {
+
+namespace {
+
+// Prints every problem as FILE:LINE:COL: message (interface.md §1) and returns the exit code.
+int check_config(const std::string& path) {
+  auto loaded = config::load_settings(path);
+  std::vector<config::diagnostic> problems = loaded.errors;
+  if (loaded.ok()) {
+    auto sec = load_security_state(loaded.value, 0);
+    problems.insert(problems.end(), sec.errors.begin(), sec.errors.end());
+    if (problems.empty()) {
+      std::cout << path << ": OK (" << loaded.value.upstream.nodes.size() << " upstream node(s), "
+                << sec.state->users.users.size() << " user(s), " << sec.state->role_names.size()
+                << " role(s))\n";
+      return 0;
+    }
+  }
+  for (auto& d : problems) std::cout << d.to_string() << "\n";
+  return 1;
+}
+
+int hash_password() {
+  std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  if (!input.empty() && input.back() == '\n') input.pop_back();
+  if (!input.empty() && input.back() == '\r') input.pop_back();
+  if (input.empty()) {
+    std::cerr << "hash-password: read an empty password from stdin\n";
+    return 1;
+  }
+  try {
+    std::cout << auth::hash_password(input) << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "hash-password: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+int run(const std::string& path) {
+  observability::init_logging();
+  auto loaded = config::load_settings(path);
+  if (!loaded.ok()) {
+    for (auto& d : loaded.errors) spdlog::error("{}", d.to_string());
+    return 1;
+  }
+  if (!bootstrap_users_file(loaded.value)) return 1;
+  return run_server(loaded.value);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"esgate: API-key authentication gateway for Elasticsearch"};
+  app.set_version_flag("--version", std::string("esgate ") + ESGATE_VERSION);
+  std::string config_path = "config/esgate.yaml";
+  app.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
+  auto* check =
+      app.add_subcommand("check-config", "validate the configuration, roles and users files");
+  check->add_option("-c,--config", config_path, "configuration file");
+  auto* hash =
+      app.add_subcommand("hash-password", "read a password on stdin, print its bcrypt hash");
+  app.require_subcommand(0, 1);
+  CLI11_PARSE(app, argc, argv);
+  if (*check) return check_config(config_path);
+  if (*hash) return hash_password();
+  return run(config_path);
+}
+
+}  // namespace esgate::app

@@ -1,0 +1,3 @@
+#include "esgate/app/main.hpp"
+
+int main(int argc, char** argv) { return esgate::app::main(argc, argv); }

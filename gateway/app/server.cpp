@@ -1,0 +1,308 @@
+#include "server.hpp"
+
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <thread>
+
+#include "esgate/auth/base64.hpp"
+#include "esgate/observability/log.hpp"
+#include "esgate/proxy/upstream_pool.hpp"
+#include "session.hpp"
+#include "tls.hpp"
+#include "worker.hpp"
+
+namespace esgate::app {
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+std::string upstream_authorization(const config::upstream& u) {
+  if (u.basic) return "Basic " + auth::base64_encode(u.basic->username + ":" + u.basic->password);
+  if (!u.api_key.empty()) return "ApiKey " + u.api_key;
+  return {};
+}
+
+bool needs_upstream_tls(const config::upstream& u) {
+  for (auto& n : u.nodes)
+    if (n.scheme == "https") return true;
+  return false;
+}
+
+asio::awaitable<void> accept_loop(worker& w) {
+  auto& shared = w.shared;
+  while (w.acceptor && w.acceptor->is_open()) {
+    auto [ec, socket] = co_await w.acceptor->async_accept(use_tuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !w.acceptor->is_open()) break;
+      spdlog::warn("accept failed: {}", ec.message());
+      continue;
+    }
+    if (shared.connections.load(std::memory_order_relaxed) >=
+        shared.settings.limits.max_connections) {
+      shared.metrics.connections_refused.add();
+      continue;  // socket closes on destruction: limits.max_connections reached
+    }
+    shared.connections.fetch_add(1, std::memory_order_relaxed);
+    shared.metrics.connections_open.add(1);
+    asio::co_spawn(w.ioc, run_session(w, std::move(socket)), [&shared](std::exception_ptr e) {
+      shared.connections.fetch_sub(1, std::memory_order_relaxed);
+      shared.metrics.connections_open.add(-1);
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          spdlog::error("session failed unexpectedly: {}", ex.what());
+        }
+      }
+    });
+  }
+}
+
+void open_acceptor(worker& w, const asio::ip::tcp::endpoint& ep) {
+  w.acceptor.emplace(w.ioc);
+  w.acceptor->open(ep.protocol());
+  w.acceptor->set_option(asio::socket_base::reuse_address(true));
+  // SO_REUSEPORT: every worker has its own listening socket on the same port and the kernel
+  // spreads connections across them (nginx's model), so accepting needs no shared lock.
+  using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+  w.acceptor->set_option(reuse_port(true));
+  w.acceptor->bind(ep);
+  w.acceptor->listen(asio::socket_base::max_listen_connections);
+}
+
+// Probes every upstream node and the key store every 2 s (TCP connect), so /_esgate/health and
+// the round-robin know which nodes answer even when no traffic flows.
+asio::awaitable<void> probe_loop(shared_state& shared, bool& stop) {
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer timer(ex);
+  bool first = true;
+  while (!stop) {
+    for (std::size_t i = 0; i < shared.nodes.size(); ++i) {
+      const auto& n = shared.nodes.node(i);
+      asio::ip::tcp::resolver resolver(ex);
+      auto [rec, results] =
+          co_await resolver.async_resolve(n.host, std::to_string(n.port), use_tuple);
+      bool ok = false;
+      if (!rec) {
+        beast::tcp_stream s(ex);
+        s.expires_after(shared.settings.upstream.connect_timeout);
+        auto [ec, ep] = co_await s.async_connect(results, use_tuple);
+        ok = !ec;
+      }
+      const bool was = shared.nodes.is_reachable(i);
+      if (ok)
+        shared.nodes.mark_up(i);
+      else if (was || first)
+        shared.nodes.mark_down(i);
+      if (ok != was || (first && !ok)) {
+        if (ok)
+          spdlog::info("upstream node {} is reachable", n.url);
+        else
+          spdlog::warn(
+              "no Elasticsearch answers at {} (upstream.nodes); requests to it fail with 502 until "
+              "it does. To start one locally: docker compose up -d elasticsearch",
+              n.url);
+      }
+    }
+    {
+      const auto& r = shared.settings.redis;
+      asio::ip::tcp::resolver resolver(ex);
+      auto [rec, results] =
+          co_await resolver.async_resolve(r.host, std::to_string(r.port), use_tuple);
+      bool ok = false;
+      if (!rec) {
+        beast::tcp_stream s(ex);
+        s.expires_after(std::chrono::seconds(2));
+        auto [ec, ep] = co_await s.async_connect(results, use_tuple);
+        ok = !ec;
+      }
+      if (ok != shared.key_store_reachable.load() || first)
+        (ok ? spdlog::info("key store (Redis) at {}:{} is {}", r.host, r.port, "reachable")
+            : spdlog::warn("key store (Redis) at {}:{} is {}", r.host, r.port, "unreachable"));
+      shared.key_store_reachable.store(ok);
+    }
+    first = false;
+    timer.expires_after(std::chrono::seconds(2));
+    co_await timer.async_wait(use_tuple);
+  }
+}
+
+}  // namespace
+
+gateway_metrics& gateway_metrics::get() {
+  auto& r = observability::registry::global();
+  static gateway_metrics m{
+      r.counter("esgate_requests_total", "", "Requests received"),
+      r.counter("esgate_responses_total", "class=\"2xx\"", "Responses sent by status class"),
+      r.counter("esgate_responses_total", "class=\"4xx\"", "Responses sent by status class"),
+      r.counter("esgate_responses_total", "class=\"5xx\"", "Responses sent by status class"),
+      r.counter("esgate_authentication_failures_total", "", "Requests rejected with 401"),
+      r.counter("esgate_authorization_denials_total", "", "Requests rejected with 403"),
+      r.counter("esgate_upstream_errors_total", "", "Requests that failed towards Elasticsearch"),
+      r.counter("esgate_upstream_retries_total", "", "Requests retried on another node"),
+      r.gauge("esgate_connections_open", "", "Open client connections"),
+      r.counter("esgate_connections_refused_total", "", "Connections refused at max_connections"),
+      r.counter("esgate_reloads_total", "result=\"ok\"", "Policy/TLS reloads"),
+      r.counter("esgate_reloads_total", "result=\"failed\"", "Policy/TLS reloads"),
+  };
+  return m;
+}
+
+shared_state::shared_state(config::settings s)
+    : settings(std::move(s)),
+      nodes(settings.upstream.nodes),
+      upstream_tls(needs_upstream_tls(settings.upstream)
+                       ? proxy::make_upstream_tls_context(settings.upstream.tls_ca,
+                                                          settings.upstream.tls_verify)
+                       : nullptr),
+      upstream_authorization(app::upstream_authorization(settings.upstream)) {}
+
+worker::worker(shared_state& s, unsigned idx)
+    : shared(s),
+      index(idx),
+      pool(s.nodes, s.upstream_tls,
+           proxy::pool_settings{s.settings.upstream.connect_timeout, std::chrono::seconds(30), 64}),
+      rr_cursor(idx) {}
+
+int run_server(const config::settings& settings) {
+  shared_state shared(settings);
+  auto& m = shared.metrics;
+
+  auto security = load_security_state(settings, 1);
+  if (!security.state) {
+    for (auto& e : security.errors) spdlog::error("{}", e.to_string());
+    return 1;
+  }
+  std::shared_ptr<asio::ssl::context> tls;
+  if (settings.listen.tls) {
+    auto made = make_server_tls_context(*settings.listen.tls);
+    if (!made.context) {
+      spdlog::error("TLS: {}", made.error);
+      return 1;
+    }
+    tls = made.context;
+  }
+
+  unsigned n =
+      settings.threads ? settings.threads : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::unique_ptr<worker>> workers;
+  asio::ip::tcp::endpoint ep(asio::ip::make_address(settings.listen.address), settings.listen.port);
+  try {
+    for (unsigned i = 0; i < n; ++i) {
+      auto w = std::make_unique<worker>(shared, i);
+      w->security = security.state;
+      w->server_tls = tls;
+      open_acceptor(*w, ep);
+      workers.push_back(std::move(w));
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("cannot listen on {}:{}: {}", settings.listen.address, settings.listen.port,
+                  e.what());
+    return 1;
+  }
+
+  // Control context: signals, reloads, health probing, drain. Kept off the I/O threads.
+  asio::io_context control;
+  bool stop_probing = false;
+  asio::co_spawn(control, probe_loop(shared, stop_probing), asio::detached);
+
+  std::uint64_t generation = 1;
+  auto reload = [&] {
+    spdlog::info("SIGHUP: reloading users, roles and TLS certificate");
+    auto next = load_security_state(settings, ++generation);
+    std::shared_ptr<asio::ssl::context> next_tls = tls;
+    std::vector<std::string> problems;
+    for (auto& e : next.errors) problems.push_back(e.to_string());
+    if (settings.listen.tls) {
+      auto made = make_server_tls_context(*settings.listen.tls);
+      if (made.context)
+        next_tls = made.context;
+      else
+        problems.push_back("TLS: " + made.error);
+    }
+    if (!next.state || !problems.empty()) {
+      for (auto& p : problems) spdlog::warn("reload rejected: {}", p);
+      spdlog::warn("reload rejected; the previous users, roles and certificate stay in force");
+      m.reloads_failed.add();
+      return;
+    }
+    tls = next_tls;
+    for (auto& w : workers)
+      asio::post(w->ioc, [wp = w.get(), st = next.state, next_tls] {
+        wp->security = st;
+        wp->server_tls = next_tls;
+      });
+    m.reloads_ok.add();
+    spdlog::info("reload done (users: {})", next.state->users.users.size());
+  };
+
+  asio::steady_timer drain_timer(control);
+  proxy::clock::time_point drain_deadline{};
+  std::function<void()> drain_tick;
+  drain_tick = [&] {
+    if (shared.connections.load() == 0 || proxy::clock::now() >= drain_deadline) {
+      if (shared.connections.load() != 0)
+        spdlog::warn("shutdown grace period over; closing {} connections",
+                     shared.connections.load());
+      stop_probing = true;
+      for (auto& w : workers) w->ioc.stop();
+      control.stop();
+      return;
+    }
+    drain_timer.expires_after(std::chrono::milliseconds(20));
+    drain_timer.async_wait([&](boost::system::error_code) { drain_tick(); });
+  };
+
+  asio::signal_set signals(control, SIGTERM, SIGINT, SIGHUP);
+  std::function<void(boost::system::error_code, int)> on_signal;
+  on_signal = [&](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      reload();
+      signals.async_wait(on_signal);
+      return;
+    }
+    if (shared.draining.exchange(true)) return;
+    spdlog::info("shutting down: no new connections, finishing in-flight requests (grace {} ms)",
+                 settings.limits.shutdown_grace.count());
+    for (auto& w : workers)
+      asio::post(w->ioc, [wp = w.get()] {
+        boost::system::error_code ignored;
+        if (wp->acceptor) wp->acceptor->close(ignored);
+        // Idle keep-alive connections have nothing in flight: close them now.
+        for (auto* s : wp->idle_streams)
+          s->socket().shutdown(asio::socket_base::shutdown_both, ignored);
+        wp->pool.clear();
+      });
+    drain_deadline = proxy::clock::now() + settings.limits.shutdown_grace;
+    drain_tick();
+  };
+  signals.async_wait(on_signal);
+
+  std::vector<std::thread> threads;
+  for (auto& w : workers) {
+    asio::co_spawn(w->ioc, accept_loop(*w), asio::detached);
+    threads.emplace_back([wp = w.get()] {
+      auto guard = asio::make_work_guard(wp->ioc);
+      wp->ioc.run();
+    });
+  }
+  spdlog::info("esgate listening on {}://{}:{} with {} I/O thread(s), upstream {}",
+               tls ? "https" : "http", settings.listen.address, settings.listen.port, n,
+               settings.upstream.nodes.front().url);
+  control.run();
+  for (auto& t : threads) t.join();
+  shared.crypto_pool.stop();
+  shared.crypto_pool.join();
+  spdlog::info("esgate stopped");
+  return 0;
+}
+
+}  // namespace esgate::app

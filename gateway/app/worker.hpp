@@ -1,0 +1,99 @@
+#pragma once
+// Per-thread and shared state of the server. Each worker owns one io_context, its acceptor
+// (SO_REUSEPORT) and its caches and pools, so the request path takes no lock shared by all threads.
+// Shared state is either immutable, atomic, or swapped into each worker by posting to it.
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "esgate/auth/cache_digest.hpp"
+#include "esgate/config/settings.hpp"
+#include "esgate/observability/metrics.hpp"
+#include "esgate/proxy/nodes.hpp"
+#include "esgate/proxy/upstream_pool.hpp"
+#include "security_state.hpp"
+
+namespace esgate::app {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+
+struct gateway_metrics {
+  observability::metric& requests;
+  observability::metric& responses_2xx;
+  observability::metric& responses_4xx;
+  observability::metric& responses_5xx;
+  observability::metric& auth_failures;
+  observability::metric& forbidden;
+  observability::metric& upstream_errors;
+  observability::metric& upstream_retries;
+  observability::metric& connections_open;
+  observability::metric& connections_refused;
+  observability::metric& reloads_ok;
+  observability::metric& reloads_failed;
+  static gateway_metrics& get();
+};
+
+struct shared_state {
+  explicit shared_state(config::settings s);
+  const config::settings settings;
+  proxy::node_set nodes;
+  std::shared_ptr<asio::ssl::context> upstream_tls;  // https:// nodes; immutable
+  std::string upstream_authorization;                // header value towards ES, may be empty
+  asio::thread_pool crypto_pool{2};                  // bcrypt / PBKDF2, never on an I/O thread
+  auth::cache_digester digester;                     // keyed digests for credential caches
+  std::atomic<bool> draining{false};
+  std::atomic<std::size_t> connections{0};
+  std::atomic<bool> key_store_reachable{false};
+  gateway_metrics& metrics = gateway_metrics::get();
+};
+
+// A verified Basic login remembered as a keyed digest of user:password, so repeated requests skip
+// bcrypt; bounded in size and time, and tied to the security snapshot generation (a reload that
+// changes users drops it).
+class basic_auth_cache {
+ public:
+  bool contains(const auth::cache_digest& d, std::uint64_t generation,
+                proxy::clock::time_point now);
+  void insert(const auth::cache_digest& d, std::uint64_t generation,
+              proxy::clock::time_point expiry);
+
+ private:
+  struct entry {
+    std::uint64_t generation;
+    proxy::clock::time_point expiry;
+  };
+  struct hash {
+    std::size_t operator()(const auth::cache_digest& d) const {
+      std::size_t h;
+      std::memcpy(&h, d.data(), sizeof h);
+      return h;
+    }
+  };
+  std::unordered_map<auth::cache_digest, entry, hash> entries_;
+  static constexpr std::size_t max_entries = 10000;
+};
+
+struct worker {
+  worker(shared_state& s, unsigned idx);
+  asio::io_context ioc{1};
+  shared_state& shared;
+  unsigned index;
+  std::optional<asio::ip::tcp::acceptor> acceptor;
+  std::shared_ptr<asio::ssl::context> server_tls;  // current listener TLS context, or null
+  std::shared_ptr<const security_state> security;  // current policy snapshot
+  proxy::upstream_pool pool;
+  std::uint64_t rr_cursor;
+  basic_auth_cache basic_cache;
+  std::unordered_set<beast::tcp_stream*> idle_streams;  // keep-alive connections between requests
+};
+
+}  // namespace esgate::app

@@ -1,0 +1,8 @@
+#pragma once
+
+namespace esgate::app {
+
+// The esgate command line: run (default), check-config, hash-password, --version.
+int main(int argc, char** argv);
+
+}  // namespace esgate::app

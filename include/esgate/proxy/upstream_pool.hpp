@@ -1,0 +1,71 @@
+#pragma once
+// Keep-alive connections to the upstream nodes, one pool per I/O thread (no locks: a pool is
+// only touched from its own io_context). Included by the session only (pulls in Beast).
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <deque>
+#include <memory>
+#include <variant>
+#include <vector>
+
+#include "esgate/proxy/nodes.hpp"
+
+namespace esgate::proxy {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+
+struct upstream_connection {
+  std::size_t node = 0;
+  std::variant<beast::tcp_stream, beast::ssl_stream<beast::tcp_stream>> stream;
+  beast::flat_buffer buffer;
+  clock::time_point idle_since{};
+  bool reused = false;  // came from the pool: a failure before any response byte may be staleness
+
+  explicit upstream_connection(beast::tcp_stream s) : stream(std::move(s)) {}
+  upstream_connection(beast::tcp_stream s, asio::ssl::context& ctx)
+      : stream(std::in_place_type<beast::ssl_stream<beast::tcp_stream>>, std::move(s), ctx) {}
+  beast::tcp_stream& lowest() {
+    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
+                      stream);
+  }
+};
+
+using connection_ptr = std::unique_ptr<upstream_connection>;
+
+struct pool_settings {
+  std::chrono::milliseconds connect_timeout{2000};
+  std::chrono::milliseconds max_idle{30000};  // drop idle connections older than this
+  std::size_t max_idle_per_node = 64;
+};
+
+class upstream_pool {
+ public:
+  upstream_pool(const node_set& nodes, std::shared_ptr<asio::ssl::context> tls, pool_settings s);
+
+  // An idle, still-open connection to `node`, or a new one (TCP connect + TLS handshake for
+  // https nodes, bounded by connect_timeout). On failure returns the error and no connection.
+  asio::awaitable<std::pair<connection_ptr, boost::system::error_code>> acquire(std::size_t node);
+
+  // Give back a connection whose last exchange completed cleanly and may be reused.
+  void release(connection_ptr c);
+
+  std::size_t idle_count() const;
+  void clear();
+
+ private:
+  asio::awaitable<std::pair<connection_ptr, boost::system::error_code>> connect(std::size_t node);
+  const node_set& nodes_;
+  std::shared_ptr<asio::ssl::context> tls_;
+  pool_settings settings_;
+  std::vector<std::deque<connection_ptr>> idle_;
+};
+
+// Client-side TLS context for https:// nodes: CA file (or system default), peer verification.
+std::shared_ptr<asio::ssl::context> make_upstream_tls_context(const std::string& ca_file,
+                                                              bool verify);
+
+}  // namespace esgate::proxy
