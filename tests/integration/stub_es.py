@@ -209,6 +209,7 @@ class _Handler(socketserver.BaseRequestHandler):
                     return
                 if (rec.header("expect") or "").lower() == "100-continue":
                     conn.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+                stub._begin(rec)
                 try:
                     if framing == "chunked":
                         rec.body, rec.trailers = _read_chunked(conn, rec)
@@ -217,9 +218,16 @@ class _Handler(socketserver.BaseRequestHandler):
                         rec.body = conn.read_exact(framing)
                 except _BadChunk as e:
                     rec.anomalies.append(str(e))
+                    stub._end(rec)
                     stub._record(rec)
                     _send_simple(conn, 400, {"error": "bad chunk", "detail": str(e)}, close=True)
                     return
+                except _Stop:
+                    rec.anomalies.append("connection closed before the body was complete")
+                    rec.body = bytes(conn.buf)
+                    stub._end(rec, partial=True)
+                    raise
+                stub._end(rec)
                 rec.received_at = time.monotonic()
                 stub._record(rec)
 
@@ -357,6 +365,8 @@ class StubES:
         self.port = port
         self.requests: list = []
         self.partial_heads: list = []        # bytes that never formed a full request head
+        self.partial_requests: list = []     # heads whose body never completed (Recorded)
+        self._in_progress: dict = {}         # id(rec) -> Recorded whose body is being read
         self.mode = "normal"                 # "normal" | "blackhole"
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
@@ -458,6 +468,7 @@ class StubES:
         with self._lock:
             self.requests.clear()
             self.partial_heads.clear()
+            self.partial_requests.clear()
 
     def reset(self) -> None:
         """clear() + drop canned responses, ES data and blackhole mode."""
@@ -482,9 +493,16 @@ class StubES:
                                          f"{[(r.method, r.target) for r in self.requests]}")
                 self._cond.wait(left)
 
-    def matching(self, pred: Callable) -> list:
+    def matching(self, pred: Callable, include_partial: bool = False) -> list:
+        """Recorded requests matching pred; include_partial adds heads whose body never completed
+        (or is still arriving) and bytes that never formed a complete head."""
         with self._lock:
-            return [r for r in self.requests if pred(r)]
+            pool = list(self.requests)
+            if include_partial:
+                pool += self.partial_requests + list(self._in_progress.values())
+                pool += [Recorded("?", h.decode("latin-1"), "?", [], b"", False, [], 0, ("", 0), h,
+                                  ["incomplete head"]) for h in self.partial_heads]
+        return [r for r in pool if pred(r)]
 
     def conn_ids(self, pred: Optional[Callable] = None) -> set:
         return {r.conn_id for r in self.matching(pred or (lambda r: True))}
@@ -505,6 +523,16 @@ class StubES:
         with self._cond:
             self.requests.append(rec)
             self._cond.notify_all()
+
+    def _begin(self, rec: Recorded) -> None:
+        with self._lock:
+            self._in_progress[id(rec)] = rec
+
+    def _end(self, rec: Recorded, partial: bool = False) -> None:
+        with self._lock:
+            self._in_progress.pop(id(rec), None)
+            if partial:
+                self.partial_requests.append(rec)
 
     def _note_partial(self, data: bytes) -> None:
         with self._lock:

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from helpers import RawConnection, build_request, raw_request
-from stub_es import StubES, pattern_bytes, sha256
+from stub_es import pattern_bytes, sha256
 
 
 def test_info_and_product_header(stub):
@@ -326,3 +326,23 @@ def test_bulk_items_mget_msearch(stub):
     ms = b'{"index":"a"}\n{"query":{"ids":{"values":["2"]}}}\n{"index":"nope"}\n{}\n'
     resp = _req(stub, "POST", "/_msearch", ms).json()["responses"]
     assert resp[0]["hits"]["hits"][0]["_id"] == "2" and resp[1]["status"] == 404
+
+
+def test_incomplete_bodies_and_heads_are_visible_as_partial(stub):
+    with RawConnection(stub.port) as c:
+        c.send(b"POST /cut HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-part")
+        stub_wait = time.monotonic() + 5
+        while not stub.matching(lambda r: r.path == "/cut", include_partial=True):
+            assert time.monotonic() < stub_wait
+            time.sleep(0.01)
+    with RawConnection(stub.port) as c:
+        c.send(b"GET /half-a-head HTTP/1.1\r\nHost: x\r\n")
+    deadline = time.monotonic() + 5
+    while not (stub.partial_requests and stub.partial_heads):
+        assert time.monotonic() < deadline, (stub.partial_requests, stub.partial_heads)
+        time.sleep(0.01)
+    assert stub.requests == []
+    cut = stub.partial_requests[0]
+    assert cut.path == "/cut" and cut.body == b"only-part" and cut.anomalies
+    got = stub.matching(lambda r: "half-a-head" in r.target, include_partial=True)
+    assert len(got) == 1 and got[0].anomalies == ["incomplete head"]
