@@ -65,6 +65,7 @@ struct upstream {
 };
 
 struct redis {
+  // As configured but with any password masked ("redis://user:****@host:port/db"): safe to log.
   std::string url = "redis://127.0.0.1:6379/0";
   std::string host = "127.0.0.1";
   std::uint16_t port = 6379;
@@ -83,8 +84,8 @@ struct api_key {
 };
 
 struct security {
-  std::string roles_file;  // absolute path (default <config dir>/roles.yml)
-  std::string users_file;  // absolute path (default <config dir>/users.yml)
+  std::string roles_file;   // absolute path (default <config dir>/roles.yml)
+  std::string users_file;   // absolute path (default <config dir>/users.yml)
   config::api_key api_key;  // qualified: g++ rejects a member that "changes meaning" of its type
 };
 
@@ -111,7 +112,7 @@ struct settings {
 // One problem found while loading: "FILE:LINE:COL: message" when printed (1-based).
 struct diagnostic {
   std::string file;
-  int line = 0;    // 0 = unknown (file-level problem)
+  int line = 0;  // 0 = unknown (file-level problem)
   int column = 0;
   std::string message;
   std::string to_string() const;
