@@ -48,6 +48,18 @@ std::size_t own_key_bit() {
   return b;
 }
 
+// The privileges that grant an action on the `::failures` selector: `all`, and
+// read_failure_store / manage_failure_store for the actions read / manage grant on data.
+index_mask failure_store_mask(index_mask data_mask) {
+  static const std::size_t read = detail::index_bit("read"), manage = detail::index_bit("manage"),
+                           read_fs = detail::index_bit("read_failure_store"),
+                           manage_fs = detail::index_bit("manage_failure_store");
+  index_mask m = data_mask & (index_mask{1} << all_index_bit());
+  if (data_mask & (index_mask{1} << read)) m |= index_mask{1} << read_fs;
+  if (data_mask & (index_mask{1} << manage)) m |= index_mask{1} << manage_fs;
+  return m;
+}
+
 std::string escape_glob(std::string_view literal) {
   std::string out;
   for (char c : literal) {
@@ -172,9 +184,25 @@ bool role_permission::allows_own_api_key_action(std::string_view action) const {
 
 bool role_permission::allows_index(std::string_view action, std::string_view index) const {
   if (d_->superuser) return true;
-  const index_mask am = detail::index_mask_for(action);
-  for (const index_group& g : d_->groups)
-    if (g.grants(am, action) && g.names.matches(index)) return true;
+  index_mask am = detail::index_mask_for(action);
+  // Selectors (ref §7.4): `name::data` is the data of `name`; `name::failures` is its failure
+  // store, reachable only through `all` or the failure-store privileges. `:` cannot occur in a
+  // real index name, so anything else with `::` is denied rather than matched as a name.
+  const std::size_t sel = index.find("::");
+  bool failures = false;
+  if (sel != std::string_view::npos) {
+    const std::string_view selector = index.substr(sel + 2);
+    index = index.substr(0, sel);
+    if (selector == "failures")
+      failures = true;
+    else if (selector != "data")
+      return false;
+  }
+  if (failures) am = failure_store_mask(am);
+  for (const index_group& g : d_->groups) {
+    const bool granted = failures ? (g.privileges & am) != 0 : g.grants(am, action);
+    if (granted && g.names.matches(index)) return true;
+  }
   return false;
 }
 

@@ -1,6 +1,7 @@
 #include "esgate/policy/privileges.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <initializer_list>
 #include <utility>
 
@@ -447,14 +448,18 @@ std::optional<std::size_t> privilege_table::find(std::string_view name) const {
 }
 
 const privilege_table& index_table() {
-  static const privilege_table t = build(index_specs(), false);
-  static_assert(sizeof(index_mask) * 8 >= 24);
+  static const privilege_table t = [] {
+    auto r = build(index_specs(), false);
+    if (r.defs.size() > sizeof(index_mask) * 8) std::abort();  // widen index_mask
+    return r;
+  }();
   return t;
 }
 
 const privilege_table& cluster_table() {
   static const privilege_table t = [] {
     auto r = build(cluster_specs(), true);
+    if (r.defs.size() > cluster_mask().size()) std::abort();  // widen cluster_mask
     return r;
   }();
   return t;

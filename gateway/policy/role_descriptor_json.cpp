@@ -77,8 +77,8 @@ class json_roles_parser {
   }
 
   // A JSON array of strings (null = empty); false after recording a parse error otherwise.
-  bool string_array(const json::value& v, std::string_view role, std::string_view field,
-                    std::string_view prefix, std::vector<std::string>& out) {
+  bool string_array(const json::value& v, std::string_view field, std::string_view prefix,
+                    std::vector<std::string>& out) {
     if (v.is_null()) return true;
     if (!v.is_array())
       return fail(std::string(prefix) + "could not parse [" + std::string(field) +
@@ -90,7 +90,6 @@ class json_roles_parser {
                     token_of(item) + "]");
       out.emplace_back(item.as_string());
     }
-    (void)role;
     return true;
   }
 
@@ -101,7 +100,7 @@ class json_roles_parser {
     for (const auto& [key, value] : body.as_object()) {
       const std::string field(key);
       if (field == "cluster") {
-        if (!string_array(value, d.name, field, prefix, d.cluster)) return false;
+        if (!string_array(value, field, prefix, d.cluster)) return false;
         for (const auto& c : d.cluster)
           if (auto e = detail::check_cluster_privilege(c)) validation_.push_back(*e);
       } else if (field == "indices" || field == "index") {
@@ -170,7 +169,7 @@ class json_roles_parser {
         }
       } else if (f == "privileges") {
         have_privileges = true;
-        if (!string_array(value, d.name, f, prefix, e.privileges)) return false;
+        if (!string_array(value, f, prefix, e.privileges)) return false;
       } else if (f == "allow_restricted_indices") {
         if (value.is_bool())
           e.allow_restricted_indices = value.as_bool();

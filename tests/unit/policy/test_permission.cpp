@@ -428,3 +428,30 @@ TEST_CASE("request-time checks stay cheap with many roles") {
   CHECK(allowed == 1100 + 2000);  // idx-0..idx-299 exist: 3 * 300 + 200 hits
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
 }
+
+TEST_CASE("index selectors: ::data is the index, ::failures needs failure-store privileges") {
+  const permission p(layer(R"(
+r:
+  indices:
+    - names: ["logs-*"]
+      privileges: [read]
+    - names: ["fs-*"]
+      privileges: [read_failure_store]
+    - names: ["all-*"]
+      privileges: [all]
+    - names: ["m-*"]
+      privileges: [manage_failure_store]
+)"));
+  check_index(p, {
+                     {"indices:data/read/search", "logs-a::data", true},
+                     {"indices:data/read/search", "logs-a::failures", false},
+                     {"indices:data/read/search", "logs-a::other", false},
+                     {"indices:data/read/search", "logs-a::", false},
+                     {"indices:data/read/search", "fs-a::failures", true},
+                     {"indices:data/read/search", "fs-a", false},
+                     {"indices:data/write/index", "fs-a::failures", false},
+                     {"indices:data/read/search", "all-a::failures", true},
+                     {"indices:admin/rollover", "m-a::failures", true},
+                     {"indices:data/read/search", "m-a::failures", false},
+                 });
+}
