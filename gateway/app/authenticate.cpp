@@ -1,5 +1,7 @@
 #include "authenticate.hpp"
 
+#include "api_key_auth.hpp"
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -17,23 +19,26 @@ constexpr std::string_view failed_reason =
     "unable to authenticate with provided credentials and anonymous access is not allowed for this "
     "request";
 
-identity user_identity(const config::user& u) {
-  identity id;
-  id.username = u.username;
-  id.roles = u.roles;
-  for (auto& r : u.roles)
-    if (r == "superuser") id.superuser = true;
+std::shared_ptr<const policy::identity> user_identity(const config::user& u,
+                                                      const security_state& sec) {
+  auto id = std::make_shared<policy::identity>();
+  id->username = u.username;
+  id->roles = u.roles;
+  id->full_name = u.full_name;
+  id->email = u.email;
+  id->owner_roles = sec.roles_of(u.username);
+  id->effective = id->owner_roles ? policy::permission(id->owner_roles) : policy::permission();
   return id;
 }
 
 asio::awaitable<auth_outcome> authenticate_basic(worker& w, const auth::basic_credentials& c) {
   auto snapshot = w.security;  // keep the snapshot alive across the hop to the crypto pool
   const config::user* u = snapshot->find_user(c.username);
-  if (!u) co_return auth_outcome{std::nullopt, http::unauthenticated(failed_reason)};
+  if (!u) co_return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
   const auto digest = w.shared.digester.digest(c.username, c.password);
   const auto now = proxy::clock::now();
   if (w.basic_cache.contains(digest, snapshot->generation, now))
-    co_return auth_outcome{user_identity(*u), {}};
+    co_return auth_outcome{user_identity(*u, *snapshot), {}};
 
   co_await asio::post(w.shared.crypto_pool.get_executor(), asio::use_awaitable);
   const bool ok = auth::verify_password(c.password, u->password_hash);
@@ -41,11 +46,11 @@ asio::awaitable<auth_outcome> authenticate_basic(worker& w, const auth::basic_cr
 
   if (!ok) {
     spdlog::info("authentication failed for user [{}]", c.username);
-    co_return auth_outcome{std::nullopt, http::unauthenticated(failed_reason)};
+    co_return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
   }
   w.basic_cache.insert(digest, snapshot->generation,
                        now + w.shared.settings.security.api_key.cache_ttl);
-  co_return auth_outcome{user_identity(*u), {}};
+  co_return auth_outcome{user_identity(*u, *snapshot), {}};
 }
 
 }  // namespace
@@ -71,16 +76,16 @@ asio::awaitable<auth_outcome> authenticate(worker& w, std::string_view authoriza
                                            std::string_view target) {
   auto creds = auth::parse_authorization(authorization);
   if (std::holds_alternative<auth::no_credentials>(creds))
-    co_return auth_outcome{std::nullopt,
+    co_return auth_outcome{nullptr,
                            http::unauthenticated(http::missing_credentials_reason(target))};
   if (auto* inv = std::get_if<auth::invalid_credentials>(&creds)) {
     (void)inv;
-    co_return auth_outcome{std::nullopt, http::unauthenticated(failed_reason)};
+    co_return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
   }
   if (auto* b = std::get_if<auth::basic_credentials>(&creds))
     co_return co_await authenticate_basic(w, *b);
-  // API keys: served by the key store (see keystore module).
-  co_return auth_outcome{std::nullopt, http::unauthenticated(failed_reason)};
+  auto key = co_await authenticate_api_key(w, std::get<auth::api_key_credentials>(creds));
+  co_return auth_outcome{std::move(key.who), std::move(key.rejection)};
 }
 
 }  // namespace esgate::app

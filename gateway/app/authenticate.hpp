@@ -4,19 +4,20 @@
 #include <string_view>
 
 #include "esgate/http/response.hpp"
-#include "identity.hpp"
+#include "esgate/policy/identity.hpp"
 
 namespace esgate::app {
 
 struct worker;
 
 struct auth_outcome {
-  std::optional<identity> who;       // set on success
-  http::gateway_response rejection;  // 401 otherwise
+  std::shared_ptr<const policy::identity> who;  // set on success
+  http::gateway_response rejection;             // 401 otherwise
 };
 
-// Authenticates the Authorization header value (empty = absent). bcrypt runs on the crypto pool,
-// never on the I/O thread; a verified user:password is cached as a keyed digest.
+// Authenticates the Authorization header value (empty = absent): HTTP Basic against users.yml
+// (bcrypt on the crypto pool, never on the I/O thread; a verified user:password is cached as a
+// keyed digest) or an API key (api_key_auth.hpp).
 boost::asio::awaitable<auth_outcome> authenticate(worker& w, std::string_view authorization,
                                                   std::string_view target);
 

@@ -28,7 +28,7 @@ int check_config(const std::string& path) {
     problems.insert(problems.end(), sec.errors.begin(), sec.errors.end());
     if (problems.empty()) {
       std::cout << path << ": OK (" << loaded.value.upstream.nodes.size() << " upstream node(s), "
-                << sec.state->users.users.size() << " user(s), " << sec.state->role_names.size()
+                << sec.state->users.users.size() << " user(s), " << sec.state->roles.size()
                 << " role(s))\n";
       return 0;
     }

@@ -1,15 +1,31 @@
 #include "security_state.hpp"
 
+#include <filesystem>
+
 namespace esgate::app {
 
 security_load_result load_security_state(const config::settings& s, std::uint64_t generation) {
   security_load_result out;
   auto users = config::load_users(s.security.users_file);
+  // A missing roles file means "no roles beyond superuser", like a missing users file.
+  auto roles = std::filesystem::exists(s.security.roles_file)
+                   ? policy::load_roles_file(s.security.roles_file)
+                   : policy::roles_load_result{};
   out.errors.insert(out.errors.end(), users.errors.begin(), users.errors.end());
+  out.errors.insert(out.errors.end(), roles.errors.begin(), roles.errors.end());
   if (!out.errors.empty()) return out;
   auto st = std::make_shared<security_state>();
   st->users = std::move(users.value);
+  st->roles = std::move(roles.roles);
   st->generation = generation;
+  for (auto& [name, u] : st->users.users) {
+    std::vector<std::string> missing;
+    st->user_roles[name] = policy::compile_roles(u.roles, st->roles, &missing);
+    // As Elasticsearch: a missing role grants nothing and is reported, not fatal.
+    for (auto& m : missing)
+      out.warnings.push_back("user [" + name + "] has role [" + m +
+                             "] which roles.yml does not define");
+  }
   out.state = std::move(st);
   return out;
 }

@@ -1,7 +1,7 @@
 #pragma once
 // The security policy in force: users.yml and roles.yml, loaded and validated together into one
-// immutable snapshot. Reload (SIGHUP) builds a new snapshot and swaps it in; a snapshot that fails
-// validation is never installed.
+// immutable snapshot with every user's roles compiled. Reload (SIGHUP) builds a new snapshot and
+// swaps it in; a snapshot that fails validation is never installed.
 #include <map>
 #include <memory>
 #include <string>
@@ -9,23 +9,32 @@
 
 #include "esgate/config/settings.hpp"
 #include "esgate/config/users.hpp"
+#include "esgate/policy/permission.hpp"
+#include "esgate/policy/role_descriptor.hpp"
 
 namespace esgate::app {
 
 struct security_state {
   config::users_file users;
-  std::vector<std::string> role_names;  // roles defined in roles.yml (+ built-in superuser)
+  std::map<std::string, policy::role_descriptor, std::less<>> roles;  // roles.yml
+  // Each user's current roles compiled into one layer (built once per snapshot).
+  std::map<std::string, std::shared_ptr<const policy::role_permission>, std::less<>> user_roles;
   std::uint64_t generation = 0;
 
   const config::user* find_user(std::string_view name) const {
     auto it = users.users.find(name);
     return it == users.users.end() ? nullptr : &it->second;
   }
+  std::shared_ptr<const policy::role_permission> roles_of(std::string_view name) const {
+    auto it = user_roles.find(name);
+    return it == user_roles.end() ? nullptr : it->second;
+  }
 };
 
 struct security_load_result {
   std::shared_ptr<const security_state> state;
   std::vector<config::diagnostic> errors;
+  std::vector<std::string> warnings;  // e.g. a user names a role that roles.yml does not define
 };
 
 security_load_result load_security_state(const config::settings& s, std::uint64_t generation);

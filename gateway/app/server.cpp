@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <thread>
 
+#include "api_key_auth.hpp"
 #include "esgate/auth/base64.hpp"
 #include "esgate/observability/log.hpp"
 #include "esgate/proxy/upstream_pool.hpp"
@@ -62,6 +63,22 @@ asio::awaitable<void> accept_loop(worker& w) {
         }
       }
     });
+  }
+}
+
+// Writes the batched last-used times of API keys (esgate's extra over ES, at most one write per
+// key per minute, see api_key_auth.cpp) every 10 seconds.
+asio::awaitable<void> last_used_flush_loop(worker& w) {
+  asio::steady_timer timer(w.ioc);
+  while (!w.shared.draining.load()) {
+    timer.expires_after(std::chrono::seconds(10));
+    co_await timer.async_wait(use_tuple);
+    if (w.key_uses_to_write.empty()) continue;
+    auto batch = std::move(w.key_uses_to_write);
+    w.key_uses_to_write.clear();
+    auto ec = co_await w.key_store->touch_last_used(std::move(batch));
+    if (ec) spdlog::debug("could not record last_used times: {}", ec.message());
+    if (w.key_last_written.size() > 100000) w.key_last_written.clear();
   }
 }
 
@@ -164,12 +181,27 @@ shared_state::shared_state(config::settings s)
                        : nullptr),
       upstream_authorization(app::upstream_authorization(settings.upstream)) {}
 
+keystore::redis_config redis_config_of(const config::redis& r) {
+  keystore::redis_config c;
+  c.host = r.host;
+  c.port = r.port;
+  c.username = r.username;
+  c.password = r.password;
+  c.db = r.db;
+  return c;
+}
+
 worker::worker(shared_state& s, unsigned idx)
     : shared(s),
       index(idx),
       pool(s.nodes, s.upstream_tls,
            proxy::pool_settings{s.settings.upstream.connect_timeout, std::chrono::seconds(30), 64}),
-      rr_cursor(idx) {}
+      rr_cursor(idx),
+      redis(std::make_unique<keystore::redis_client>(ioc.get_executor(),
+                                                     redis_config_of(s.settings.redis))),
+      key_store(std::make_unique<keystore::key_store>(*redis, s.settings.redis.prefix)),
+      key_cache(s.settings.security.api_key.cache_max_keys, s.settings.security.api_key.cache_ttl) {
+}
 
 int run_server(const config::settings& settings) {
   shared_state shared(settings);
@@ -180,6 +212,7 @@ int run_server(const config::settings& settings) {
     for (auto& e : security.errors) spdlog::error("{}", e.to_string());
     return 1;
   }
+  for (auto& warning : security.warnings) spdlog::warn("{}", warning);
   std::shared_ptr<asio::ssl::context> tls;
   if (settings.listen.tls) {
     auto made = make_server_tls_context(*settings.listen.tls);
@@ -213,10 +246,28 @@ int run_server(const config::settings& settings) {
   bool stop_probing = false;
   asio::co_spawn(control, probe_loop(shared, stop_probing), asio::detached);
 
+  // Cross-instance cache invalidation: every gateway sharing the Redis publishes key changes on
+  // one channel; each drops the id from every thread's cache. A lost subscription means events may
+  // have been missed, so every cache is flushed (interface.md §5 guarantees).
+  auto broadcast = [&workers](std::string id) {
+    for (auto& w : workers) asio::post(w->ioc, [wp = w.get(), id] { forget_api_key(*wp, id); });
+  };
+  keystore::redis_subscriber subscriber(
+      control.get_executor(), redis_config_of(settings.redis), settings.redis.prefix + "events",
+      keystore::subscriber_handlers{
+          [broadcast](std::string msg) { broadcast(std::move(msg)); },
+          [broadcast] {
+            spdlog::warn("lost the key-store event subscription: flushing API key caches");
+            broadcast("*");
+          },
+          [broadcast] { broadcast("*"); }});
+  subscriber.start();
+
   std::uint64_t generation = 1;
   auto reload = [&] {
     spdlog::info("SIGHUP: reloading users, roles and TLS certificate");
     auto next = load_security_state(settings, ++generation);
+    for (auto& warning : next.warnings) spdlog::warn("{}", warning);
     std::shared_ptr<asio::ssl::context> next_tls = tls;
     std::vector<std::string> problems;
     for (auto& e : next.errors) problems.push_back(e.to_string());
@@ -252,6 +303,7 @@ int run_server(const config::settings& settings) {
         spdlog::warn("shutdown grace period over; closing {} connections",
                      shared.connections.load());
       stop_probing = true;
+      subscriber.close();
       for (auto& w : workers) w->ioc.stop();
       control.stop();
       return;
@@ -287,7 +339,10 @@ int run_server(const config::settings& settings) {
   signals.async_wait(on_signal);
 
   std::vector<std::thread> threads;
+
   for (auto& w : workers) {
+    w->redis->start();
+    asio::co_spawn(w->ioc, last_used_flush_loop(*w), asio::detached);
     asio::co_spawn(w->ioc, accept_loop(*w), asio::detached);
     threads.emplace_back([wp = w.get()] {
       auto guard = asio::make_work_guard(wp->ioc);
@@ -299,6 +354,7 @@ int run_server(const config::settings& settings) {
                settings.upstream.nodes.front().url);
   control.run();
   for (auto& t : threads) t.join();
+  for (auto& w : workers) w->redis->close();  // I/O threads are stopped: nothing runs concurrently
   shared.crypto_pool.stop();
   shared.crypto_pool.join();
   spdlog::info("esgate stopped");

@@ -162,6 +162,15 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
         fs.error.close = true;
         co_return attempt_result::failed;
       }
+      if (rr.ec.category() == bhttp::make_error_code(bhttp::error::bad_chunk).category() &&
+          rr.ec != bhttp::error::partial_message && rr.ec != bhttp::error::end_of_stream) {
+        // Malformed body framing (bad chunk size line, ...): the half-sent upstream request is
+        // abandoned with its connection; the client learns why.
+        fs.error = http::es_error(400, "illegal_argument_exception",
+                                  std::string("malformed request body: ") + rr.ec.message());
+        fs.error.close = true;
+        co_return attempt_result::failed;
+      }
       co_return attempt_result::client_gone;
     }
     st.w.shared.metrics.upstream_errors.add();
@@ -366,33 +375,26 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
     shared.metrics.auth_failures.add();
     co_return co_await answer(std::move(outcome.rejection));
   }
-  const identity& who = *outcome.who;
+  const policy::identity& who = *outcome.who;
 
   if (path == "/_esgate/metrics") {
-    if (!who.superuser)
+    if (!who.effective.has_cluster_privilege("monitor"))
       co_return co_await answer(http::forbidden(
-          "action [cluster:monitor/esgate/metrics] is unauthorized for user [" + who.username +
-          "], this action is granted by the cluster privileges [monitor,manage,all]"));
+          "action [cluster:monitor/esgate/metrics] is unauthorized for " + who.subject() +
+          ", this action is granted by the cluster privileges [monitor,manage,all]"));
     http::gateway_response r;
     r.body = observability::registry::global().render_prometheus();
     r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4");
     co_return co_await answer(std::move(r));
   }
 
-  if (!who.superuser) {
+  if (!who.effective.is_superuser()) {
     // Authorization of non-superusers arrives with the authorization engine; until then, fail
-    // closed: nothing but superuser traffic reaches Elasticsearch.
+    // closed: nothing but superuser-equivalent traffic reaches Elasticsearch.
     shared.metrics.forbidden.add();
-    co_return co_await answer(http::forbidden("action [" + std::string(path) +
-                                              "] is unauthorized for user [" + who.username +
-                                              "] with effective roles [" +
-                                              [&] {
-                                                std::string s;
-                                                for (auto& r : who.roles)
-                                                  s += (s.empty() ? "" : ",") + r;
-                                                return s;
-                                              }() +
-                                              "]"));
+    co_return co_await answer(http::forbidden("action [" + std::string(req.method_string()) + " " +
+                                              std::string(path) + "] is unauthorized for " +
+                                              who.subject()));
   }
 
   co_return co_await forward(st, stream, buffer, hp, keep_alive);

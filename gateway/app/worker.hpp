@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <memory>
@@ -16,6 +17,9 @@
 
 #include "esgate/auth/cache_digest.hpp"
 #include "esgate/config/settings.hpp"
+#include "esgate/keystore/key_cache.hpp"
+#include "esgate/keystore/key_store.hpp"
+#include "esgate/keystore/redis_client.hpp"
 #include "esgate/observability/metrics.hpp"
 #include "esgate/proxy/nodes.hpp"
 #include "esgate/proxy/upstream_pool.hpp"
@@ -94,6 +98,15 @@ struct worker {
   std::uint64_t rr_cursor;
   basic_auth_cache basic_cache;
   std::unordered_set<beast::tcp_stream*> idle_streams;  // keep-alive connections between requests
+
+  // API keys: this thread's Redis connection, the store on top of it, and its key cache.
+  std::unique_ptr<keystore::redis_client> redis;
+  std::unique_ptr<keystore::key_store> key_store;
+  keystore::key_cache key_cache;
+  std::unordered_map<std::string, std::shared_ptr<asio::steady_timer>>
+      key_waiters;                                                 // single flight
+  std::unordered_map<std::string, std::int64_t> key_last_written;  // id → last_used written (ms)
+  std::vector<std::pair<std::string, std::int64_t>> key_uses_to_write;  // flushed in batches
 };
 
 }  // namespace esgate::app
