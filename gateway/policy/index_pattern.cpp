@@ -3,10 +3,100 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <functional>
+#include <unordered_set>
 
 #include "glob.hpp"
+#include "pattern_set.hpp"
 
 namespace esgate::policy {
+
+namespace detail {
+
+pattern_set::pattern_set() {
+  RE2::Options o;
+  o.set_log_errors(false);
+  // Room for thousands of patterns (program) and their DFA cache; past it, matches() says
+  // unknown and callers test one by one.
+  o.set_max_mem(64 << 20);
+  set_ = std::make_unique<RE2::Set>(o, RE2::ANCHOR_BOTH);
+}
+pattern_set::~pattern_set() = default;
+
+int pattern_set::add(const std::string& re2_pattern) {
+  const int id = set_->Add(re2_pattern, nullptr);
+  if (id < 0)
+    ok_ = false;
+  else
+    ++size_;
+  return id;
+}
+
+void pattern_set::compile() {
+  if (ok_ && size_ > 0) compiled_ = set_->Compile();
+}
+
+pattern_set::answer pattern_set::matches(std::string_view name) const {
+  // The wildcard translation relies on `.` = one unit, true only for valid UTF-8 names.
+  if (!ok() || !is_valid_utf8(name)) return answer::unknown;
+  RE2::Set::ErrorInfo e{RE2::Set::kNoError};
+  if (set_->Match(re2::StringPiece(name.data(), name.size()), nullptr, &e)) return answer::match;
+  return e.kind == RE2::Set::kNoError ? answer::no_match : answer::unknown;
+}
+
+pattern_set::answer pattern_set::matching_ids(std::string_view name, std::vector<int>& ids) const {
+  ids.clear();
+  if (!ok() || !is_valid_utf8(name)) return answer::unknown;
+  RE2::Set::ErrorInfo e{RE2::Set::kNoError};
+  if (set_->Match(re2::StringPiece(name.data(), name.size()), &ids, &e)) return answer::match;
+  return e.kind == RE2::Set::kNoError ? answer::no_match : answer::unknown;
+}
+
+}  // namespace detail
+
+namespace {
+
+// Up to this many wildcards/regexes, testing them one by one beats an RE2::Set call.
+constexpr std::size_t max_scanned_patterns = 4;
+// Up to this many literals, binary search on the sorted vector beats hashing.
+constexpr std::size_t max_searched_literals = 8;
+
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+}  // namespace
+
+struct index_name_matcher::compiled {
+  std::unordered_set<std::string, string_hash, std::equal_to<>> literals;  // empty: use the vector
+  detail::pattern_set patterns;
+  bool use_patterns = false;
+};
+
+std::string wildcard_to_re2(std::string_view p) {
+  std::string out = "(?s)";
+  for (std::size_t i = 0; i < p.size();) {
+    const char c = p[i];
+    if (c == '*') {
+      while (i < p.size() && p[i] == '*') ++i;
+      out += ".*";
+      continue;
+    }
+    if (c == '?') {
+      ++i;
+      out += '.';
+      continue;
+    }
+    if (c == '\\' && i + 1 < p.size()) ++i;  // escaped: the next unit is literal
+    const std::size_t n = detail::unit_length(p, i);
+    out += RE2::QuoteMeta(re2::StringPiece(p.data() + i, n));
+    i += n;
+  }
+  return out;
+}
 
 bool is_restricted_index(std::string_view name) { return !name.empty() && name.front() == '.'; }
 
@@ -86,7 +176,19 @@ void index_name_matcher::finish() {
   std::sort(literals_.begin(), literals_.end());
   literals_.erase(std::unique(literals_.begin(), literals_.end()), literals_.end());
   if (match_all_) wildcards_.clear();  // subsumed
+  auto c = std::make_shared<compiled>();
+  if (literals_.size() > max_searched_literals)
+    c->literals.insert(literals_.begin(), literals_.end());
+  if (!match_all_ && wildcards_.size() + regexes_.size() > max_scanned_patterns) {
+    for (const index_pattern& p : wildcards_) c->patterns.add(wildcard_to_re2(p.text()));
+    for (const index_pattern& p : regexes_) c->patterns.add(p.re2_pattern());
+    c->patterns.compile();
+    c->use_patterns = c->patterns.ok();
+  }
+  fast_ = std::move(c);
 }
+
+bool index_name_matcher::uses_automaton() const { return fast_ && fast_->use_patterns; }
 
 std::variant<index_name_matcher, pattern_error> index_name_matcher::compile(
     const std::vector<std::string>& names, bool allow_restricted) {
@@ -115,11 +217,19 @@ index_name_matcher index_name_matcher::compile_lenient(const std::vector<std::st
 
 bool index_name_matcher::matches(std::string_view index) const {
   // An explicitly listed name matches even when restricted (es-security-reference.md §7.1).
-  auto it = std::lower_bound(literals_.begin(), literals_.end(), index,
-                             [](const std::string& a, std::string_view b) { return a < b; });
-  if (it != literals_.end() && *it == index) return true;
+  if (fast_ && !fast_->literals.empty()) {
+    if (fast_->literals.contains(index)) return true;
+  } else {
+    auto it = std::lower_bound(literals_.begin(), literals_.end(), index,
+                               [](const std::string& a, std::string_view b) { return a < b; });
+    if (it != literals_.end() && *it == index) return true;
+  }
   if (!allow_restricted_ && is_restricted_index(index)) return false;
   if (match_all_) return true;
+  if (fast_ && fast_->use_patterns) {
+    const auto a = fast_->patterns.matches(index);
+    if (a != detail::pattern_set::answer::unknown) return a == detail::pattern_set::answer::match;
+  }
   for (const index_pattern& p : wildcards_)
     if (p.matches(index)) return true;
   for (const index_pattern& p : regexes_)

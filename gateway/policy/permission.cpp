@@ -1,11 +1,15 @@
 #include "esgate/policy/permission.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <optional>
 #include <tuple>
+#include <unordered_map>
 
 #include "esgate/policy/index_pattern.hpp"
 #include "esgate/policy/privileges.hpp"
 #include "glob.hpp"
+#include "pattern_set.hpp"
 #include "privilege_tables.hpp"
 
 namespace esgate::policy {
@@ -69,6 +73,74 @@ std::string escape_glob(std::string_view literal) {
   return out;
 }
 
+// Past this many groups (distinct privilege sets), allows_index finds the groups whose names
+// match through one role-wide index instead of asking each group in turn.
+constexpr std::size_t max_scanned_groups = 8;
+
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+// Which groups match an index name, in time independent of the number of groups and names:
+// literals in one hash map, every wildcard/regex in one of two RE2::Sets (restricted names are
+// only run against the groups with allow_restricted_indices).
+struct group_index {
+  std::unordered_map<std::string, std::vector<std::uint32_t>, string_hash, std::equal_to<>>
+      literals;
+  detail::pattern_set unrestricted_only;
+  std::vector<std::uint32_t> unrestricted_owner;  // pattern id → group
+  detail::pattern_set restricted_ok;
+  std::vector<std::uint32_t> restricted_owner;
+  bool usable = true;
+
+  explicit group_index(const std::vector<index_group>& groups) {
+    for (std::uint32_t gi = 0; gi < groups.size(); ++gi) {
+      const index_group& g = groups[gi];
+      for (const std::string& l : g.names.literals()) literals[l].push_back(gi);
+      detail::pattern_set& set = g.allow_restricted ? restricted_ok : unrestricted_only;
+      std::vector<std::uint32_t>& owner =
+          g.allow_restricted ? restricted_owner : unrestricted_owner;
+      auto add = [&](const std::string& re2_pattern) {
+        if (set.add(re2_pattern) < 0) usable = false;
+        owner.push_back(gi);
+      };
+      if (g.names.matches_all_unrestricted()) add("(?s).*");
+      for (const index_pattern& w : g.names.wildcards()) add(wildcard_to_re2(w.text()));
+      for (const index_pattern& r : g.names.regexes()) add(r.re2_pattern());
+    }
+    unrestricted_only.compile();
+    restricted_ok.compile();
+    if (unrestricted_only.size() > 0 && !unrestricted_only.ok()) usable = false;
+    if (restricted_ok.size() > 0 && !restricted_ok.ok()) usable = false;
+  }
+
+  // Does some group whose names match `index` satisfy `granted`? nullopt: cannot tell, scan.
+  template <class Granted>
+  std::optional<bool> any_matching(const std::vector<index_group>& groups, std::string_view index,
+                                   Granted&& granted) const {
+    if (!usable) return std::nullopt;
+    if (auto it = literals.find(index); it != literals.end())
+      for (std::uint32_t gi : it->second)
+        if (granted(groups[gi])) return true;
+    thread_local std::vector<int> ids;  // reused: no allocation once warm
+    auto run = [&](const detail::pattern_set& set,
+                   const std::vector<std::uint32_t>& owner) -> std::optional<bool> {
+      if (set.size() == 0) return false;
+      const auto a = set.matching_ids(index, ids);
+      if (a == detail::pattern_set::answer::unknown) return std::nullopt;
+      for (int id : ids)
+        if (granted(groups[owner[static_cast<std::size_t>(id)]])) return true;
+      return false;
+    };
+    auto r = run(restricted_ok, restricted_owner);
+    if (!r || *r || is_restricted_index(index)) return r;
+    return run(unrestricted_only, unrestricted_owner);
+  }
+};
+
 }  // namespace
 
 struct role_permission::data {
@@ -76,6 +148,7 @@ struct role_permission::data {
   cluster_mask cluster;  // named cluster privileges held (incl. manage_own_api_key's bit)
   std::vector<glob> cluster_raw;
   std::vector<index_group> groups;
+  std::unique_ptr<const group_index> index;  // only past max_scanned_groups groups
   bool superuser = false;
 };
 
@@ -133,6 +206,7 @@ std::shared_ptr<const role_permission> compile(const std::vector<role_descriptor
     g.names = index_name_matcher::compile_lenient(g.name_texts, g.allow_restricted);
     for (const auto& r : g.raw_texts) g.raw.emplace_back(r);
   }
+  if (d->groups.size() > max_scanned_groups) d->index = std::make_unique<group_index>(d->groups);
   d->superuser = d->cluster.test(all_cluster_bit()) &&
                  std::any_of(d->groups.begin(), d->groups.end(), [](const index_group& g) {
                    return (g.privileges & (index_mask{1} << all_index_bit())) &&
@@ -199,10 +273,13 @@ bool role_permission::allows_index(std::string_view action, std::string_view ind
       return false;
   }
   if (failures) am = failure_store_mask(am);
-  for (const index_group& g : d_->groups) {
-    const bool granted = failures ? (g.privileges & am) != 0 : g.grants(am, action);
-    if (granted && g.names.matches(index)) return true;
-  }
+  auto granted = [&](const index_group& g) {
+    return failures ? (g.privileges & am) != 0 : g.grants(am, action);
+  };
+  if (d_->index)
+    if (auto r = d_->index->any_matching(d_->groups, index, granted)) return *r;
+  for (const index_group& g : d_->groups)
+    if (granted(g) && g.names.matches(index)) return true;
   return false;
 }
 

@@ -67,7 +67,16 @@ class index_pattern {
 // full match, or explains why it cannot.
 std::variant<std::string, pattern_error> lucene_regex_to_re2(std::string_view body);
 
+// Translates a wildcard pattern to an RE2 pattern (UTF-8 mode, for a full match) with the same
+// language over valid UTF-8 names: `*` → `.*`, `?` → one code point, the rest quoted.
+std::string wildcard_to_re2(std::string_view pattern);
+
 // Matcher for one `names` list with its `allow_restricted_indices` flag.
+//
+// Request-time cost does not grow with the number of names: literals are looked up in a hash set
+// and, past a few patterns, all wildcards and regexes run as ONE anchored RE2::Set automaton
+// (linear in the index name). Names that are not valid UTF-8, or an automaton that runs out of
+// memory, fall back to testing the patterns one by one (same answers, just slower).
 class index_name_matcher {
  public:
   // Fails on the first invalid pattern.
@@ -84,6 +93,10 @@ class index_name_matcher {
   const std::vector<std::string>& literals() const { return literals_; }  // sorted
   const std::vector<index_pattern>& wildcards() const { return wildcards_; }
   const std::vector<index_pattern>& regexes() const { return regexes_; }
+  // True when the wildcards and regexes are compiled into one automaton (for tests).
+  bool uses_automaton() const;
+
+  struct compiled;  // implementation detail (index_pattern.cpp)
 
  private:
   index_name_matcher() = default;
@@ -95,6 +108,7 @@ class index_name_matcher {
   std::vector<index_pattern> regexes_;
   bool match_all_ = false;
   bool allow_restricted_ = false;
+  std::shared_ptr<const compiled> fast_;  // immutable, shared by copies
 };
 
 }  // namespace esgate::policy
