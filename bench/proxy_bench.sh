@@ -221,17 +221,25 @@ done
 # ---------------------------------------------------------------------------------------------
 # Each target must answer 200 before anything is measured; esgate must also refuse a request
 # without credentials, or we would be measuring a gateway that does not authenticate.
-targets=(direct nginx esgate)
+# esgate_key: the same gateway, authenticated by an API key (no role_descriptors: the key inherits
+# its superuser owner's roles), created through the gateway's own API.
+key_json=$(curl -s --max-time 10 -u "bench:$password" -X POST -H 'Content-Type: application/json' \
+  -d '{"name":"bench"}' "http://127.0.0.1:$esgate_port/_security/api_key") || die "creating an API key failed"
+encoded=$(printf '%s' "$key_json" | sed -n 's/.*"encoded":"\([^"]*\)".*/\1/p')
+[ -n "$encoded" ] || die "no API key in: $key_json"
+targets=(direct nginx esgate esgate_key)
 declare -A url=(
   [direct]="http://127.0.0.1:$stub_port$BENCH_PATH"
   [nginx]="http://127.0.0.1:$nginx_port$BENCH_PATH"
   [esgate]="http://127.0.0.1:$esgate_port$BENCH_PATH"
+  [esgate_key]="http://127.0.0.1:$esgate_port$BENCH_PATH"
 )
-declare -A cpu_pid=([nginx]=$proxy_worker [esgate]=$esgate_pid)
+declare -A hdr=([direct]="$auth" [nginx]="$auth" [esgate]="$auth" [esgate_key]="Authorization: ApiKey $encoded")
+declare -A cpu_pid=([nginx]=$proxy_worker [esgate]=$esgate_pid [esgate_key]=$esgate_pid)
 
 status() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@" || true; }
 for t in "${targets[@]}"; do
-  code=$(status -H "$auth" "${url[$t]}")  # for esgate this first one pays the bcrypt
+  code=$(status -H "${hdr[$t]}" "${url[$t]}")  # for esgate this first one pays the bcrypt
   [ "$code" = 200 ] || { [ "$t" = esgate ] && tail -n 20 "$work/esgate.log" >&2; die "$t answered $code, not 200, on ${url[$t]}"; }
   log "check: $t -> $code"
 done
@@ -257,7 +265,7 @@ run_wrk() {
   local t=$1 c=$2 d=$3 pid=${cpu_pid[$1]:-} before=0 after=0 wait_before=0 wait_after=0 out line
   if [ -n "$pid" ]; then before=$(cpu_ticks "$pid"); wait_before=$(run_delay_ns "$pid"); fi
   timeout $((d + 30)) taskset -c "$LOAD_CPU" wrk -t1 -c"$c" -d"${d}s" --latency \
-    -H "$auth" -s "$work/report.lua" "${url[$t]}" >"$work/wrk.out" &
+    -H "${hdr[$t]}" -s "$work/report.lua" "${url[$t]}" >"$work/wrk.out" &
   wrk_pid=$!
   wait "$wrk_pid" || die "wrk failed against $t"
   wrk_pid=""
@@ -292,7 +300,7 @@ n=0
 for run in $(seq "$RUNS"); do
   # Rotate the target order each run so slow drift does not always favour the same one.
   order=()
-  for i in 0 1 2; do order+=("${targets[$(((i + run - 1) % 3))]}"); done
+  for i in "${!targets[@]}"; do order+=("${targets[$(((i + run - 1) % ${#targets[@]}))]}"); done
   for spec in "${loads[@]}"; do
     c=${spec%%:*} d=${spec##*:}
     for t in "${order[@]}"; do
@@ -397,12 +405,14 @@ EOF
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 EOF
   local b
-  for b in nginx direct; do
-    printf '| esgate / %s | %s | %s | %s | %s | %s | %s | %s |\n' "$b" \
-      "$(ratio "${m[esgate,$C,rps]}" "${m[$b,$C,rps]}")" "$(ratio "${m[esgate,$C,cpu]}" "${m[$b,$C,cpu]}")" \
-      "$(ratio "${m[esgate,c1,cpu]}" "${m[$b,c1,cpu]}")" \
-      "$(ratio "${m[esgate,c1,p50]}" "${m[$b,c1,p50]}")" "$(ratio "${m[esgate,c1,p99]}" "${m[$b,c1,p99]}")" \
-      "$(ratio "${m[esgate,c8,p50]}" "${m[$b,c8,p50]}")" "$(ratio "${m[esgate,c8,p99]}" "${m[$b,c8,p99]}")"
+  local a
+  for pair in esgate:nginx esgate:direct esgate_key:nginx esgate_key:esgate; do
+    a=${pair%%:*} b=${pair##*:}
+    printf '| %s / %s | %s | %s | %s | %s | %s | %s | %s |\n' "$a" "$b" \
+      "$(ratio "${m[$a,$C,rps]}" "${m[$b,$C,rps]}")" "$(ratio "${m[$a,$C,cpu]}" "${m[$b,$C,cpu]}")" \
+      "$(ratio "${m[$a,c1,cpu]}" "${m[$b,c1,cpu]}")" \
+      "$(ratio "${m[$a,c1,p50]}" "${m[$b,c1,p50]}")" "$(ratio "${m[$a,c1,p99]}" "${m[$b,c1,p99]}")" \
+      "$(ratio "${m[$a,c8,p50]}" "${m[$b,c8,p50]}")" "$(ratio "${m[$a,c8,p99]}" "${m[$b,c8,p99]}")"
   done
   printf '\nAdded p50 latency at -c1 over direct: nginx %s µs, esgate %s µs.\n' \
     "$(awk -v a="${m[nginx,c1,p50]}" -v b="${m[direct,c1,p50]}" 'BEGIN { printf "%+.0f", a - b }')" \

@@ -1,6 +1,8 @@
 #include "api_key_auth.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -77,6 +79,20 @@ void forget_api_key(worker& w, std::string_view id) {
     w.key_cache.clear();
   else
     w.key_cache.invalidate(id);
+}
+
+void announce_key_changes(worker& w, const std::vector<std::string>& ids) {
+  for (auto& id : ids) {
+    forget_api_key(w, id);  // this thread: before the response is sent
+    if (w.shared.broadcast_forget) w.shared.broadcast_forget(id);  // the other threads
+    asio::co_spawn(
+        w.ioc,
+        [&w, id]() -> asio::awaitable<void> {
+          auto ec = co_await w.key_store->publish(id);
+          if (ec) spdlog::warn("could not publish a key change on Redis: {}", ec.message());
+        },
+        asio::detached);
+  }
 }
 
 asio::awaitable<key_auth_outcome> authenticate_api_key(worker& w,

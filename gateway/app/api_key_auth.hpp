@@ -24,4 +24,8 @@ boost::asio::awaitable<key_auth_outcome> authenticate_api_key(worker& w,
 // Drops an id from this worker's cache ("*" = everything); called for pub/sub events.
 void forget_api_key(worker& w, std::string_view id);
 
+// Keys were created, updated or invalidated here: drop them from every thread's cache of this
+// instance now, and tell the other instances through Redis pub/sub.
+void announce_key_changes(worker& w, const std::vector<std::string>& ids);
+
 }  // namespace esgate::app

@@ -82,6 +82,33 @@ asio::awaitable<void> last_used_flush_loop(worker& w) {
   }
 }
 
+// Cancels the sockets of connections whose armed deadline has passed (see io_watch).
+asio::awaitable<void> watch_sweep_loop(worker& w) {
+  asio::steady_timer timer(w.ioc);
+  for (;;) {
+    timer.expires_after(watch_sweep_period);
+    auto [ec] = co_await timer.async_wait(use_tuple);
+    if (ec) co_return;
+    const auto now = proxy::clock::now();
+    auto& ws = w.watches;
+    for (std::size_t i = 0; i < ws.size();) {
+      auto watch = ws[i].lock();
+      if (!watch) {  // connection gone: swap-remove
+        ws[i] = std::move(ws.back());
+        ws.pop_back();
+        continue;
+      }
+      if (watch->deadline <= now && !watch->timed_out) {
+        watch->timed_out = true;
+        boost::system::error_code ignored;
+        if (watch->client) watch->client->socket().cancel(ignored);
+        if (watch->upstream) watch->upstream->socket().cancel(ignored);
+      }
+      ++i;
+    }
+  }
+}
+
 void open_acceptor(worker& w, const asio::ip::tcp::endpoint& ep) {
   w.acceptor.emplace(w.ioc);
   w.acceptor->open(ep.protocol());
@@ -252,6 +279,7 @@ int run_server(const config::settings& settings) {
   auto broadcast = [&workers](std::string id) {
     for (auto& w : workers) asio::post(w->ioc, [wp = w.get(), id] { forget_api_key(*wp, id); });
   };
+  shared.broadcast_forget = broadcast;
   keystore::redis_subscriber subscriber(
       control.get_executor(), redis_config_of(settings.redis), settings.redis.prefix + "events",
       keystore::subscriber_handlers{
@@ -343,6 +371,7 @@ int run_server(const config::settings& settings) {
   for (auto& w : workers) {
     w->redis->start();
     asio::co_spawn(w->ioc, last_used_flush_loop(*w), asio::detached);
+    asio::co_spawn(w->ioc, watch_sweep_loop(*w), asio::detached);
     asio::co_spawn(w->ioc, accept_loop(*w), asio::detached);
     threads.emplace_back([wp = w.get()] {
       auto guard = asio::make_work_guard(wp->ioc);

@@ -4,13 +4,21 @@
 #include "session.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/json.hpp>
 
+#include "api_key_auth.hpp"
 #include "authenticate.hpp"
+#include "cluster_metadata.hpp"
 #include "esgate/admin/health.hpp"
+#include "esgate/admin/security_api.hpp"
+#include "esgate/auth/secret_hash.hpp"
+#include "esgate/es/authorize.hpp"
+#include "esgate/es/request_target.hpp"
 #include "esgate/http/es_error.hpp"
 #include "esgate/http/header_rules.hpp"
 #include "esgate/observability/log.hpp"
@@ -31,9 +39,11 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t relay_buffer_size = 64 * 1024;
 
 struct session_state {
+  session_state(worker& wk, std::string ip) : w(wk), client_ip(std::move(ip)) {}
   worker& w;
   std::string client_ip;
   bool tls = false;
+  std::shared_ptr<io_watch> watch = std::make_shared<io_watch>();
   std::unique_ptr<char[]> relay_buffer;  // allocated on the first proxied body
   char* buffer() {
     if (!relay_buffer) relay_buffer = std::make_unique<char[]>(relay_buffer_size);
@@ -62,7 +72,7 @@ asio::awaitable<error_code> write_gateway_response(session_state& st, Stream& st
   res.prepare_payload();
   if (head) res.body().clear();
   count_status(st.w.shared.metrics, r.status);
-  beast::get_lowest_layer(stream).expires_after(st.w.shared.settings.limits.idle_timeout);
+  st.watch->arm(st.w.shared.settings.limits.idle_timeout);
   bhttp::response_serializer<bhttp::string_body> sr{res};
   if (head) {
     auto [ec, n] = co_await bhttp::async_write_header(stream, sr, use_tuple);
@@ -83,13 +93,14 @@ template <bool isRequest, class In, class Out>
 asio::awaitable<relay_result> relay_body(In& in, beast::flat_buffer& in_buffer,
                                          bhttp::parser<isRequest, bhttp::buffer_body>& p, Out& out,
                                          bhttp::serializer<isRequest, bhttp::buffer_body>& sr,
-                                         char* buf, std::chrono::milliseconds in_timeout,
+                                         char* buf, io_watch& watch,
+                                         std::chrono::milliseconds in_timeout,
                                          std::chrono::milliseconds out_timeout) {
   do {
     if (!p.is_done()) {
       p.get().body().data = buf;
       p.get().body().size = relay_buffer_size;
-      beast::get_lowest_layer(in).expires_after(in_timeout);
+      watch.arm(in_timeout);
       auto [ec, n] = co_await bhttp::async_read(in, in_buffer, p, use_tuple);
       if (ec == bhttp::error::need_buffer) ec = {};
       if (ec) co_return relay_result{ec, true};
@@ -99,8 +110,9 @@ asio::awaitable<relay_result> relay_body(In& in, beast::flat_buffer& in_buffer,
     } else {
       p.get().body().data = nullptr;
       p.get().body().size = 0;
+      p.get().body().more = false;  // no body (or it ended): lets the header go out on its own
     }
-    beast::get_lowest_layer(out).expires_after(out_timeout);
+    watch.arm(out_timeout);
     auto [ec, n] = co_await bhttp::async_write(out, sr, use_tuple);
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec) co_return relay_result{ec, false};
@@ -137,23 +149,27 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
   const auto idle_timeout = settings.limits.idle_timeout;
 
   bhttp::request_serializer<bhttp::buffer_body> sr{msg};
-  beast::get_lowest_layer(up).expires_after(request_timeout);
-  {
+  // A bodyless request goes out in one write (header only) inside relay_body; a request with a
+  // body gets its header written first, so a dead connection is found before any body byte is
+  // consumed from the client (and the request can still be retried elsewhere).
+  const bool bodyless = fs.req.is_done();
+  if (!bodyless) {
+    st.watch->arm(request_timeout);
     auto [ec, n] = co_await bhttp::async_write_header(up, sr, use_tuple);
     if (ec) co_return attempt_result::retry;  // nothing of the body consumed yet
   }
   if (fs.expect_continue && !fs.sent_continue) {
     // The client waits for this before sending its body (curl does for bodies over 1 MB).
     static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-    beast::get_lowest_layer(client).expires_after(idle_timeout);
+    st.watch->arm(idle_timeout);
     auto [ec, n] =
         co_await asio::async_write(client, asio::buffer(cont.data(), cont.size()), use_tuple);
     if (ec) co_return attempt_result::client_gone;
     fs.sent_continue = true;
   }
   if (!fs.req.is_done()) fs.body_started = true;
-  auto rr = co_await relay_body(client, client_buffer, fs.req, up, sr, st.buffer(), idle_timeout,
-                                request_timeout);
+  auto rr = co_await relay_body(client, client_buffer, fs.req, up, sr, st.buffer(), *st.watch,
+                                idle_timeout, request_timeout);
   if (rr.ec) {
     if (rr.reading_side) {
       if (rr.ec == bhttp::error::body_limit) {
@@ -173,6 +189,7 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
       }
       co_return attempt_result::client_gone;
     }
+    if (bodyless) co_return attempt_result::retry;  // the request never left: try elsewhere
     st.w.shared.metrics.upstream_errors.add();
     fs.error = http::es_error(502, "esgate_upstream_exception",
                               "the connection to Elasticsearch failed while sending the request");
@@ -184,7 +201,7 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
   rp.body_limit(boost::none);  // responses are streamed, never held
   rp.header_limit(64 * 1024);
   if (fs.head) rp.skip(true);
-  beast::get_lowest_layer(up).expires_after(request_timeout);
+  st.watch->arm(request_timeout);
   {
     auto [ec, n] = co_await bhttp::async_read_header(up, conn.buffer, rp, use_tuple);
     if (ec) {
@@ -195,7 +212,7 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
            ec == asio::error::eof))
         co_return attempt_result::retry;
       st.w.shared.metrics.upstream_errors.add();
-      if (ec == beast::error::timeout) {
+      if (st.watch->timed_out) {
         fs.error = http::es_error(504, "esgate_upstream_timeout_exception",
                                   "Elasticsearch did not answer within upstream.request_timeout");
       } else {
@@ -234,15 +251,12 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
   fs.client_keep_alive = keep;
   count_status(st.w.shared.metrics, static_cast<int>(status));
 
+  // The header goes out with the first piece of the body (one write, one wake-up of the client
+  // for small responses), or alone when there is none.
   bhttp::response_serializer<bhttp::buffer_body> rs{res};
-  beast::get_lowest_layer(client).expires_after(idle_timeout);
   {
-    auto [ec, n] = co_await bhttp::async_write_header(client, rs, use_tuple);
-    if (ec) co_return attempt_result::client_gone;
-  }
-  if (!no_body || !rp.is_done()) {
-    auto r2 = co_await relay_body(up, conn.buffer, rp, client, rs, st.buffer(), request_timeout,
-                                  idle_timeout);
+    auto r2 = co_await relay_body(up, conn.buffer, rp, client, rs, st.buffer(), *st.watch,
+                                  request_timeout, idle_timeout);
     if (r2.ec) {
       if (r2.reading_side) st.w.shared.metrics.upstream_errors.add();
       co_return attempt_result::client_gone;  // response half sent: only closing is honest
@@ -255,7 +269,7 @@ template <class ClientStream>
 asio::awaitable<bool> forward(session_state& st, ClientStream& client,
                               beast::flat_buffer& client_buffer,
                               bhttp::request_parser<bhttp::empty_body>& header_parser,
-                              bool client_keep_alive) {
+                              bool client_keep_alive, const std::string& upstream_target) {
   auto& w = st.w;
   auto& shared = w.shared;
   bhttp::request_parser<bhttp::buffer_body> req{std::move(header_parser)};
@@ -270,6 +284,8 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
   const auto length = req.content_length();
   http::prepare_upstream_request(msg, {shared.upstream_authorization}, st.client_ip,
                                  st.tls ? "https" : "http");
+  msg.target(
+      upstream_target);  // rebuilt from the authorized, canonical segments: never the raw one
   msg.version(11);
   msg.keep_alive(true);
   if (chunked)
@@ -290,9 +306,11 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
       continue;
     }
     if (!conn->reused) shared.nodes.mark_up(*node);
+    st.watch->upstream = &conn->lowest();
     auto result = co_await std::visit(
         [&](auto& up) { return forward_once(st, client, client_buffer, *conn, up, fs); },
         conn->stream);
+    st.watch->upstream = nullptr;
     switch (result) {
       case attempt_result::done:
         w.pool.release(std::move(conn));
@@ -320,6 +338,58 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
   const bool reusable = !fs.body_started && req.is_done() && client_keep_alive;
   co_await write_gateway_response(st, client, err, 11, reusable);
   co_return reusable;
+}
+
+// Reads a whole (small) request body for the endpoints the gateway serves itself.
+template <class Stream>
+asio::awaitable<std::optional<std::string>> read_small_body(
+    session_state& st, Stream& stream, beast::flat_buffer& buffer,
+    bhttp::request_parser<bhttp::empty_body>& hp) {
+  constexpr std::uint64_t limit = 10 * 1024 * 1024;
+  bhttp::request_parser<bhttp::string_body> p{std::move(hp)};
+  p.body_limit(std::min<std::uint64_t>(limit, st.w.shared.settings.limits.max_body_bytes));
+  if (beast::iequals(p.get()[bhttp::field::expect], "100-continue")) {
+    static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+    auto [ec, n] =
+        co_await asio::async_write(stream, asio::buffer(cont.data(), cont.size()), use_tuple);
+    if (ec) co_return std::nullopt;
+  }
+  st.watch->arm(st.w.shared.settings.limits.idle_timeout);
+  auto [ec, n] = co_await bhttp::async_read(stream, buffer, p, use_tuple);
+  if (ec) co_return std::nullopt;
+  co_return std::move(p.get().body());
+}
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The security API (admin module) with this thread's store, the current policy snapshot, and
+// cache invalidation on every thread of this instance (now) and every other instance (pub/sub).
+asio::awaitable<http::gateway_response> serve_security_api(session_state& st,
+                                                           std::string_view method,
+                                                           const es::request_target& t,
+                                                           std::string_view body,
+                                                           const policy::identity& who) {
+  auto& w = st.w;
+  auto snapshot = w.security;
+  admin::security_api_context ctx{
+      *w.key_store,
+      w.shared.settings.security.api_key.hashing,
+      [&w](std::string secret) -> asio::awaitable<std::string> {
+        co_await asio::post(w.shared.crypto_pool.get_executor(), asio::use_awaitable);
+        auto h = auth::hash_pbkdf2(secret);
+        co_await asio::post(w.ioc.get_executor(), asio::use_awaitable);
+        co_return h;
+      },
+      snapshot->roles,
+      [snapshot](std::string_view u) { return snapshot->find_user(u) != nullptr; },
+      [snapshot](std::string_view u) { return snapshot->roles_of(u); },
+      [&w](const std::vector<std::string>& ids) { announce_key_changes(w, ids); }};
+  admin::security_api_request req{method, t.segments, t.query, body, who, wall_ms()};
+  co_return co_await admin::handle_security_api(ctx, req);
 }
 
 std::string_view path_of(std::string_view target) {
@@ -388,16 +458,67 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
     co_return co_await answer(std::move(r));
   }
 
-  if (!who.effective.is_superuser()) {
-    // Authorization of non-superusers arrives with the authorization engine; until then, fail
-    // closed: nothing but superuser-equivalent traffic reaches Elasticsearch.
-    shared.metrics.forbidden.add();
-    co_return co_await answer(http::forbidden("action [" + std::string(req.method_string()) + " " +
-                                              std::string(path) + "] is unauthorized for " +
-                                              who.subject()));
+  auto parsed = es::parse_request_target(target);
+  if (!parsed) {
+    co_return co_await answer(
+        http::es_error(400, "illegal_argument_exception", parsed.error().reason));
+  }
+  const auto& t = *parsed;
+  const std::string method(req.method_string());
+
+  if (admin::is_security_api(t.segments)) {
+    auto body = co_await read_small_body(st, stream, buffer, hp);
+    if (!body) co_return false;  // client went away or sent a malformed/oversized body
+    auto r = co_await serve_security_api(st, method, t, *body, who);
+    auto ec = co_await write_gateway_response(st, stream, r, version, keep_alive && !r.close);
+    co_return !ec && keep_alive && !r.close;
   }
 
-  co_return co_await forward(st, stream, buffer, hp, keep_alive);
+  es::authz_request ar{method, t, who, std::chrono::system_clock::now(), nullptr};
+  auto d = es::authorize(ar);
+  std::shared_ptr<const es::cluster_metadata> md;
+  if (d.k == es::authz_decision::kind::need_metadata) {
+    md = co_await cluster_metadata_for(w);
+    if (!md) {
+      shared.metrics.upstream_errors.add();
+      co_return co_await answer(http::es_error(
+          503, "esgate_metadata_unavailable_exception",
+          "cannot resolve the index expression: Elasticsearch's index list is unavailable"));
+    }
+    ar.metadata = md.get();
+    d = es::authorize(ar);
+  }
+  using K = es::authz_decision::kind;
+  switch (d.k) {
+    case K::allow:
+      break;
+    case K::deny:
+      shared.metrics.forbidden.add();
+      co_return co_await answer(http::forbidden(d.reason));
+    default: {
+      http::gateway_response r;
+      if (d.error_type.empty()) {
+        // Routing errors: ES answers them in its plain form {"error":"<reason>","status":N}.
+        r.status = d.status ? d.status : 400;
+        r.body =
+            boost::json::serialize(boost::json::object{{"error", d.reason}, {"status", r.status}});
+        http::add_standard_headers(r);
+      } else {
+        r = http::es_error(d.status ? d.status : 400, d.error_type, d.reason);
+      }
+      if (!d.allow.empty()) r.headers.emplace_back("Allow", d.allow);
+      co_return co_await answer(std::move(r));
+    }
+  }
+  if (d.empty_result) {
+    // Every name the expression could reach is one the identity may not see: answer ES's empty
+    // result ourselves, nothing is forwarded (the upstream never learns the request either).
+    http::gateway_response r;
+    r.body = es::empty_response_body(*d.ep, &t.query);
+    http::add_standard_headers(r);
+    co_return co_await answer(std::move(r));
+  }
+  co_return co_await forward(st, stream, buffer, hp, keep_alive, d.upstream_target);
 }
 
 template <class Stream>
@@ -410,7 +531,7 @@ asio::awaitable<void> serve(session_state& st, Stream& stream) {
     if (buffer.size() == 0) {
       // Between requests: wait for the first byte under the idle timeout, visible to drain.
       if (w.shared.draining.load(std::memory_order_relaxed)) break;
-      lowest.expires_after(limits.idle_timeout);
+      st.watch->arm(limits.idle_timeout);
       w.idle_streams.insert(&lowest);
       auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
       w.idle_streams.erase(&lowest);
@@ -420,11 +541,11 @@ asio::awaitable<void> serve(session_state& st, Stream& stream) {
     bhttp::request_parser<bhttp::empty_body> hp;
     hp.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     hp.body_limit(limits.max_body_bytes);
-    lowest.expires_after(limits.header_timeout);
+    st.watch->arm(limits.header_timeout);
     auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, hp, use_tuple);
     if (ec) {
       http::gateway_response r;
-      if (ec == beast::error::timeout)
+      if (st.watch->timed_out)
         r = http::es_error(408, "esgate_request_timeout_exception",
                            "request header not received within limits.header_timeout");
       else if (ec == bhttp::error::header_limit)
@@ -447,7 +568,7 @@ asio::awaitable<void> serve(session_state& st, Stream& stream) {
   }
   error_code ignored;
   if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
-    lowest.expires_after(std::chrono::seconds(2));
+    st.watch->arm(std::chrono::seconds(2));
     co_await stream.async_shutdown(use_tuple);
   }
   lowest.socket().shutdown(asio::socket_base::shutdown_both, ignored);
@@ -459,16 +580,19 @@ asio::awaitable<void> run_session(worker& w, asio::ip::tcp::socket socket) {
   error_code ec;
   auto remote = socket.remote_endpoint(ec);
   session_state st{w, ec ? std::string("unknown") : remote.address().to_string()};
+  w.watches.push_back(st.watch);
   socket.set_option(asio::ip::tcp::no_delay(true), ec);
   if (auto tls = w.server_tls) {
     st.tls = true;
     beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
-    beast::get_lowest_layer(stream).expires_after(w.shared.settings.limits.header_timeout);
+    st.watch->client = &beast::get_lowest_layer(stream);
+    st.watch->arm(w.shared.settings.limits.header_timeout);
     auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
     if (hec) co_return;
     co_await serve(st, stream);
   } else {
     beast::tcp_stream stream(std::move(socket));
+    st.watch->client = &stream;
     co_await serve(st, stream);
   }
 }

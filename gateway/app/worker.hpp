@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 
 #include "esgate/auth/cache_digest.hpp"
 #include "esgate/config/settings.hpp"
+#include "esgate/es/authorize.hpp"
 #include "esgate/keystore/key_cache.hpp"
 #include "esgate/keystore/key_store.hpp"
 #include "esgate/keystore/redis_client.hpp"
@@ -57,6 +59,8 @@ struct shared_state {
   std::atomic<bool> draining{false};
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> key_store_reachable{false};
+  // Drops an API key id from every worker's cache (set by the server; posts to each thread).
+  std::function<void(std::string)> broadcast_forget;
   gateway_metrics& metrics = gateway_metrics::get();
 };
 
@@ -86,6 +90,25 @@ class basic_auth_cache {
   static constexpr std::size_t max_entries = 10000;
 };
 
+// Deadlines without per-operation timers: a session arms its watch (a store of a time point, no
+// syscall) before each I/O phase; the worker's sweeper cancels the sockets of watches whose
+// deadline passed and marks them timed out. Beast's own per-operation timers cost a timer queue
+// insert and a cancelled-handler completion on every read and write; nginx uses the same coarse
+// scheme.
+struct io_watch {
+  proxy::clock::time_point deadline = proxy::clock::time_point::max();
+  beast::tcp_stream* client = nullptr;
+  beast::tcp_stream* upstream = nullptr;
+  bool timed_out = false;
+  void arm(std::chrono::milliseconds d) {
+    deadline = proxy::clock::now() + d;
+    timed_out = false;
+  }
+  void disarm() { deadline = proxy::clock::time_point::max(); }
+};
+
+inline constexpr std::chrono::milliseconds watch_sweep_period{200};
+
 struct worker {
   worker(shared_state& s, unsigned idx);
   asio::io_context ioc{1};
@@ -98,6 +121,7 @@ struct worker {
   std::uint64_t rr_cursor;
   basic_auth_cache basic_cache;
   std::unordered_set<beast::tcp_stream*> idle_streams;  // keep-alive connections between requests
+  std::vector<std::weak_ptr<io_watch>> watches;         // one per open connection (sweeper)
 
   // API keys: this thread's Redis connection, the store on top of it, and its key cache.
   std::unique_ptr<keystore::redis_client> redis;
@@ -107,6 +131,11 @@ struct worker {
       key_waiters;                                                 // single flight
   std::unordered_map<std::string, std::int64_t> key_last_written;  // id → last_used written (ms)
   std::vector<std::pair<std::string, std::int64_t>> key_uses_to_write;  // flushed in batches
+
+  // Cluster names for wildcard narrowing (cluster_metadata.hpp).
+  std::shared_ptr<const es::cluster_metadata> metadata;
+  proxy::clock::time_point metadata_fetched{};
+  std::shared_ptr<asio::steady_timer> metadata_waiter;  // set while a fetch is in flight
 };
 
 }  // namespace esgate::app
