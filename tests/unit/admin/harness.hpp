@@ -14,9 +14,11 @@
 #include "esgate/keystore/key_store.hpp"
 #include "esgate/keystore/redis_client.hpp"
 #include "esgate/policy/identity.hpp"
-#include "redis_fixture.hpp"
+#include "redis_server.hpp"
 
 namespace esgate::admin::test {
+
+using namespace esgate::test_support;  // redis_server, run_async, ... (tests/support)
 
 namespace json = boost::json;
 

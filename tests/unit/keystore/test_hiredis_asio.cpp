@@ -2,12 +2,12 @@
 // freed from inside its own callbacks, by the server going away, and by a clean disconnect.
 // Each case ends with the io_context running out of work: no wait outlives the context.
 #include "hiredis_asio.hpp"
-#include "test_support.hpp"
+#include "redis_server.hpp"
 
 #include <hiredis/async.h>
 
 using namespace esgate::keystore;
-using namespace esgate::keystore::test;
+using namespace esgate::test_support;
 
 namespace {
 

@@ -2,7 +2,7 @@
 // last-use batching and behaviour when Redis is away.
 #include "esgate/keystore/key_store.hpp"
 
-#include "test_support.hpp"
+#include "redis_server.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -10,7 +10,7 @@
 #include <algorithm>
 
 using namespace esgate::keystore;
-using namespace esgate::keystore::test;
+using namespace esgate::test_support;
 namespace json = boost::json;
 using ids = std::vector<std::string>;
 

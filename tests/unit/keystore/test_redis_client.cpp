@@ -2,7 +2,7 @@
 // restarts, AUTH, SELECT, cancellation and shutdown.
 #include "esgate/keystore/redis_client.hpp"
 
-#include "test_support.hpp"
+#include "redis_server.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -11,7 +11,7 @@
 #include <memory>
 
 using namespace esgate::keystore;
-using namespace esgate::keystore::test;
+using namespace esgate::test_support;
 using kind = redis_reply::kind;
 using args = redis_client::command_args;
 

@@ -1,12 +1,12 @@
 // redis_subscriber against a real redis-server: delivery, connection loss, resubscription, close.
 #include "esgate/keystore/redis_client.hpp"
 
-#include "test_support.hpp"
+#include "redis_server.hpp"
 
 #include <memory>
 
 using namespace esgate::keystore;
-using namespace esgate::keystore::test;
+using namespace esgate::test_support;
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "redis_fixture.hpp"
+#include "redis_server.hpp"
 
 #include <hiredis/hiredis.h>
 
@@ -18,7 +18,7 @@
 
 extern char** environ;
 
-namespace esgate::admin::test {
+namespace esgate::test_support {
 
 std::uint16_t free_loopback_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -39,7 +39,7 @@ std::uint16_t free_loopback_port() {
 
 redis_server::redis_server(std::vector<std::string> extra_args)
     : extra_args_(std::move(extra_args)) {
-  char tmpl[] = "/tmp/esgate-admin-redis-XXXXXX";
+  char tmpl[] = "/tmp/esgate-test-redis-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp");
   dir_ = tmpl;
   // The chosen port may be taken between probing and binding: try a few.
@@ -209,4 +209,4 @@ asio::awaitable<bool> eventually(std::function<bool()> pred, std::chrono::millis
   co_return true;
 }
 
-}  // namespace esgate::admin::test
+}  // namespace esgate::test_support

@@ -1,8 +1,13 @@
-// Copied from tests/unit/keystore/test_support.{hpp,cpp} (each test binary compiles only its own
-// folder): a throwaway redis-server on a free port and the async test runner.
 #pragma once
 // Test helpers: a real redis-server on a free loopback port, and the async test runner (fresh
 // io_context, hard deadline — like boostorg/redis test/common.cpp run_coroutine_test).
+//
+// Two g++ 12 coroutine bugs shape these tests:
+//  - never co_await inside CHECK/REQUIRE: Catch repeats the expression in a short-circuited
+//    `while (false && (expr))` and g++ still runs the co_await, so the operation runs twice;
+//    await into a local first, then check it;
+//  - never put a braced list in a co_await expression (`co_await f({"a", "b"})` fails with
+//    "array used as initializer"): build the vector in a statement of its own.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -23,7 +28,7 @@
 #include <string>
 #include <vector>
 
-namespace esgate::admin::test {
+namespace esgate::test_support {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -70,4 +75,4 @@ asio::awaitable<void> sleep_for(std::chrono::milliseconds d);
 // Polls `pred` every 10 ms; true once it holds, false after `limit`.
 asio::awaitable<bool> eventually(std::function<bool()> pred, std::chrono::milliseconds limit = 5s);
 
-}  // namespace esgate::admin::test
+}  // namespace esgate::test_support
