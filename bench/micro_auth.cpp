@@ -4,7 +4,10 @@
 #include <benchmark/benchmark.h>
 
 #include "esgate/auth/cache_digest.hpp"
+#include "esgate/es/authorize.hpp"
+#include "esgate/es/request_target.hpp"
 #include "esgate/keystore/key_cache.hpp"
+#include "esgate/policy/identity.hpp"
 #include "esgate/policy/permission.hpp"
 #include "esgate/policy/role_descriptor.hpp"
 
@@ -86,6 +89,36 @@ void BM_allows_index_with_patterns(benchmark::State& state) {
   state.SetLabel("2 checks per iteration (allowed + denied)");
 }
 BENCHMARK(BM_allows_index_with_patterns)->Arg(1)->Arg(100)->Arg(10000);
+
+// The whole per-request decision: target parse + route + es::authorize() for `GET /books/_search`
+// by an identity whose role has N index patterns (plus read on books).
+void BM_authorize_request_with_patterns(benchmark::State& state) {
+  const auto n = static_cast<int>(state.range(0));
+  policy::role_descriptor rd;
+  rd.name = "many";
+  for (int i = 0; i < n; ++i) {
+    policy::index_privileges_entry e;
+    e.names = {"logs-" + std::to_string(i) + "-*"};
+    e.privileges = {i % 2 ? "read" : "write"};
+    rd.indices.push_back(e);
+  }
+  policy::index_privileges_entry books;
+  books.names = {"books"};
+  books.privileges = {"read"};
+  rd.indices.push_back(books);
+  policy::identity who;
+  who.username = "bench";
+  who.roles = {"many"};
+  who.effective = policy::permission(policy::compile({rd}));
+  const auto now = std::chrono::system_clock::now();
+  for (auto _ : state) {
+    auto target = es::parse_request_target("/books/_search?size=10");
+    es::authz_request req{"GET", *target, who, now, nullptr};
+    auto d = es::authorize(req);
+    benchmark::DoNotOptimize(d.k);
+  }
+}
+BENCHMARK(BM_authorize_request_with_patterns)->Arg(1)->Arg(100)->Arg(10000);
 
 }  // namespace
 

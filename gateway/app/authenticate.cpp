@@ -19,18 +19,6 @@ constexpr std::string_view failed_reason =
     "unable to authenticate with provided credentials and anonymous access is not allowed for this "
     "request";
 
-std::shared_ptr<const policy::identity> user_identity(const config::user& u,
-                                                      const security_state& sec) {
-  auto id = std::make_shared<policy::identity>();
-  id->username = u.username;
-  id->roles = u.roles;
-  id->full_name = u.full_name;
-  id->email = u.email;
-  id->owner_roles = sec.roles_of(u.username);
-  id->effective = id->owner_roles ? policy::permission(id->owner_roles) : policy::permission();
-  return id;
-}
-
 asio::awaitable<auth_outcome> authenticate_basic(worker& w, const auth::basic_credentials& c) {
   auto snapshot = w.security;  // keep the snapshot alive across the hop to the crypto pool
   const config::user* u = snapshot->find_user(c.username);
@@ -38,7 +26,7 @@ asio::awaitable<auth_outcome> authenticate_basic(worker& w, const auth::basic_cr
   const auto digest = w.shared.digester.digest(c.username, c.password);
   const auto now = proxy::clock::now();
   if (w.basic_cache.contains(digest, snapshot->generation, now))
-    co_return auth_outcome{user_identity(*u, *snapshot), {}};
+    co_return auth_outcome{snapshot->identity_of(u->username), {}};
 
   co_await asio::post(w.shared.crypto_pool.get_executor(), asio::use_awaitable);
   const bool ok = auth::verify_password(c.password, u->password_hash);
@@ -50,7 +38,7 @@ asio::awaitable<auth_outcome> authenticate_basic(worker& w, const auth::basic_cr
   }
   w.basic_cache.insert(digest, snapshot->generation,
                        now + w.shared.settings.security.api_key.cache_ttl);
-  co_return auth_outcome{user_identity(*u, *snapshot), {}};
+  co_return auth_outcome{snapshot->identity_of(u->username), {}};
 }
 
 }  // namespace

@@ -20,7 +20,16 @@ security_load_result load_security_state(const config::settings& s, std::uint64_
   st->generation = generation;
   for (auto& [name, u] : st->users.users) {
     std::vector<std::string> missing;
-    st->user_roles[name] = policy::compile_roles(u.roles, st->roles, &missing);
+    auto layer = policy::compile_roles(u.roles, st->roles, &missing);
+    st->user_roles[name] = layer;
+    auto id = std::make_shared<policy::identity>();
+    id->username = u.username;
+    id->roles = u.roles;
+    id->full_name = u.full_name;
+    id->email = u.email;
+    id->owner_roles = layer;
+    id->effective = layer ? policy::permission(layer) : policy::permission();
+    st->user_identities[name] = std::move(id);
     // As Elasticsearch: a missing role grants nothing and is reported, not fatal.
     for (auto& m : missing)
       out.warnings.push_back("user [" + name + "] has role [" + m +

@@ -9,6 +9,7 @@
 
 #include "esgate/config/settings.hpp"
 #include "esgate/config/users.hpp"
+#include "esgate/policy/identity.hpp"
 #include "esgate/policy/permission.hpp"
 #include "esgate/policy/role_descriptor.hpp"
 
@@ -19,11 +20,17 @@ struct security_state {
   std::map<std::string, policy::role_descriptor, std::less<>> roles;  // roles.yml
   // Each user's current roles compiled into one layer (built once per snapshot).
   std::map<std::string, std::shared_ptr<const policy::role_permission>, std::less<>> user_roles;
+  // Each user's identity for HTTP Basic, built once per snapshot (not per request).
+  std::map<std::string, std::shared_ptr<const policy::identity>, std::less<>> user_identities;
   std::uint64_t generation = 0;
 
   const config::user* find_user(std::string_view name) const {
     auto it = users.users.find(name);
     return it == users.users.end() ? nullptr : &it->second;
+  }
+  std::shared_ptr<const policy::identity> identity_of(std::string_view name) const {
+    auto it = user_identities.find(name);
+    return it == user_identities.end() ? nullptr : it->second;
   }
   std::shared_ptr<const policy::role_permission> roles_of(std::string_view name) const {
     auto it = user_roles.find(name);

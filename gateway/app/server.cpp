@@ -1,6 +1,7 @@
 #include "server.hpp"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -292,8 +293,25 @@ int run_server(const config::settings& settings) {
   subscriber.start();
 
   std::uint64_t generation = 1;
+  // Reload on file change too (not only SIGHUP): poll the policy files' modification time and size
+  // once a second. Polling works on every filesystem (inotify misses edits on some network and
+  // container mounts) and costs two stat calls a second.
+  auto file_stamp = [](const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return std::pair<std::int64_t, std::int64_t>{-1, -1};
+    return std::pair<std::int64_t, std::int64_t>{
+        static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+        static_cast<std::int64_t>(st.st_size)};
+  };
+  auto stamps = [&] {
+    return std::pair{file_stamp(settings.security.roles_file),
+                     file_stamp(settings.security.users_file)};
+  };
+  auto last_stamps = stamps();
+
   auto reload = [&] {
-    spdlog::info("SIGHUP: reloading users, roles and TLS certificate");
+    spdlog::info("reloading users, roles and TLS certificate");
+    last_stamps = stamps();  // the watcher does not reload what this reload already read
     auto next = load_security_state(settings, ++generation);
     for (auto& warning : next.warnings) spdlog::warn("{}", warning);
     std::shared_ptr<asio::ssl::context> next_tls = tls;
@@ -322,6 +340,23 @@ int run_server(const config::settings& settings) {
     spdlog::info("reload done (users: {})", next.state->users.users.size());
   };
 
+  asio::steady_timer file_timer(control);
+  std::function<void()> watch_files;
+  watch_files = [&] {
+    file_timer.expires_after(std::chrono::seconds(1));
+    file_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec || shared.draining.load()) return;
+      auto now_stamps = stamps();
+      if (now_stamps != last_stamps) {
+        last_stamps = now_stamps;
+        spdlog::info("roles or users file changed on disk");
+        reload();
+      }
+      watch_files();
+    });
+  };
+  watch_files();
+
   asio::steady_timer drain_timer(control);
   proxy::clock::time_point drain_deadline{};
   std::function<void()> drain_tick;
@@ -332,6 +367,7 @@ int run_server(const config::settings& settings) {
                      shared.connections.load());
       stop_probing = true;
       subscriber.close();
+      file_timer.cancel();
       for (auto& w : workers) w->ioc.stop();
       control.stop();
       return;

@@ -12,6 +12,7 @@ namespace esgate::proxy {
 
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr auto stale_check_after = std::chrono::milliseconds(500);
 
 // A pooled connection is stale if the server closed it (readable EOF) or sent unsolicited bytes.
 // Peeking avoids writing a request into a connection that is already gone.
@@ -37,7 +38,10 @@ asio::awaitable<std::pair<connection_ptr, boost::system::error_code>> upstream_p
   while (!idle.empty()) {
     connection_ptr c = std::move(idle.back());
     idle.pop_back();
-    if (now - c->idle_since > settings_.max_idle || is_stale(*c)) continue;  // closes on destroy
+    if (now - c->idle_since > settings_.max_idle) continue;  // closes on destroy
+    // Peeking costs a syscall per request; a connection used moments ago is almost never closed
+    // by the server, and a bodyless request that meets one is retried anyway.
+    if (now - c->idle_since > stale_check_after && is_stale(*c)) continue;
     c->reused = true;
     co_return std::pair{std::move(c), boost::system::error_code{}};
   }
