@@ -38,6 +38,23 @@ struct cached_key_fixture {
   }
 };
 
+// A role with n index entries `logs-<i>-*` (alternating read/write) plus read on `books`.
+policy::role_descriptor role_with_patterns(int n) {
+  policy::role_descriptor rd;
+  rd.name = "many";
+  for (int i = 0; i < n; ++i) {
+    policy::index_privileges_entry e;
+    e.names = {"logs-" + std::to_string(i) + "-*"};
+    e.privileges = {i % 2 ? "read" : "write"};
+    rd.indices.push_back(e);
+  }
+  policy::index_privileges_entry books;
+  books.names = {"books"};
+  books.privileges = {"read"};
+  rd.indices.push_back(books);
+  return rd;
+}
+
 void BM_cache_digest(benchmark::State& state) {
   auth::cache_digester d;
   for (auto _ : state) benchmark::DoNotOptimize(d.digest(id, secret));
@@ -69,18 +86,7 @@ BENCHMARK(BM_cached_key_authentication);
 // with the number of patterns, roles or keys).
 void BM_allows_index_with_patterns(benchmark::State& state) {
   const auto n = static_cast<int>(state.range(0));
-  policy::role_descriptor rd;
-  rd.name = "many";
-  for (int i = 0; i < n; ++i) {
-    policy::index_privileges_entry e;
-    e.names = {"logs-" + std::to_string(i) + "-*"};
-    e.privileges = {i % 2 ? "read" : "write"};
-    rd.indices.push_back(e);
-  }
-  policy::index_privileges_entry books;
-  books.names = {"books"};
-  books.privileges = {"read"};
-  rd.indices.push_back(books);
+  const auto rd = role_with_patterns(n);
   policy::permission p(policy::compile({rd}));
   for (auto _ : state) {
     benchmark::DoNotOptimize(p.allows_index("indices:data/read/search", "books"));
@@ -94,18 +100,7 @@ BENCHMARK(BM_allows_index_with_patterns)->Arg(1)->Arg(100)->Arg(10000);
 // by an identity whose role has N index patterns (plus read on books).
 void BM_authorize_request_with_patterns(benchmark::State& state) {
   const auto n = static_cast<int>(state.range(0));
-  policy::role_descriptor rd;
-  rd.name = "many";
-  for (int i = 0; i < n; ++i) {
-    policy::index_privileges_entry e;
-    e.names = {"logs-" + std::to_string(i) + "-*"};
-    e.privileges = {i % 2 ? "read" : "write"};
-    rd.indices.push_back(e);
-  }
-  policy::index_privileges_entry books;
-  books.names = {"books"};
-  books.privileges = {"read"};
-  rd.indices.push_back(books);
+  const auto rd = role_with_patterns(n);
   policy::identity who;
   who.username = "bench";
   who.roles = {"many"};

@@ -1,5 +1,7 @@
 #include "security_api_support.hpp"
 
+#include "esgate/policy/role_descriptor.hpp"
+
 #include <boost/json/basic_parser_impl.hpp>
 
 #include <algorithm>
@@ -163,22 +165,7 @@ std::variant<json::value, api_error> parse_json_body(std::string_view body, std:
   return v;
 }
 
-std::string token_name(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::object:
-      return "START_OBJECT";
-    case json::kind::array:
-      return "START_ARRAY";
-    case json::kind::string:
-      return "VALUE_STRING";
-    case json::kind::bool_:
-      return "VALUE_BOOLEAN";
-    case json::kind::null:
-      return "VALUE_NULL";
-    default:
-      return "VALUE_NUMBER";
-  }
-}
+std::string token_name(const json::value& v) { return esgate::policy::json_token_name(v); }
 
 // ---- TimeValue ------------------------------------------------------------------------------
 

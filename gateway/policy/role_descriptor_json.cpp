@@ -5,11 +5,8 @@
 
 namespace esgate::policy {
 
-namespace {
-
-namespace json = boost::json;
-
-std::string token_of(const json::value& v) {
+std::string json_token_name(const boost::json::value& v) {
+  namespace json = boost::json;
   switch (v.kind()) {
     case json::kind::object:
       return "START_OBJECT";
@@ -26,6 +23,10 @@ std::string token_of(const json::value& v) {
   }
 }
 
+namespace {
+
+namespace json = boost::json;
+
 bool is_empty(const json::value& v) {
   return v.is_null() || (v.is_array() && v.as_array().empty()) ||
          (v.is_object() && v.as_object().empty());
@@ -40,7 +41,7 @@ class json_roles_parser {
       r.error =
           es_error{"x_content_parse_exception",
                    "failed to parse field [role_descriptors]. expected an object but found [" +
-                       token_of(v) + "] instead"};
+                       json_token_name(v) + "] instead"};
       return r;
     }
     for (const auto& [name, body] : v.as_object()) {
@@ -82,12 +83,13 @@ class json_roles_parser {
     if (v.is_null()) return true;
     if (!v.is_array())
       return fail(std::string(prefix) + "could not parse [" + std::string(field) +
-                  "] field. expected a string array but found [" + token_of(v) + "] value instead");
+                  "] field. expected a string array but found [" + json_token_name(v) +
+                  "] value instead");
     for (const auto& item : v.as_array()) {
       if (!item.is_string())
         return fail(std::string(prefix) + "could not parse [" + std::string(field) +
                     "] field. expected a string array but one of the value in the array is [" +
-                    token_of(item) + "]");
+                    json_token_name(item) + "]");
       out.emplace_back(item.as_string());
     }
     return true;
@@ -96,7 +98,7 @@ class json_roles_parser {
   bool parse_role(role_descriptor& d, const json::value& body) {
     const std::string prefix = "failed to parse role [" + d.name + "]. ";
     if (!body.is_object())
-      return fail(prefix + "expected an object but found [" + token_of(body) + "] instead");
+      return fail(prefix + "expected an object but found [" + json_token_name(body) + "] instead");
     for (const auto& [key, value] : body.as_object()) {
       const std::string field(key);
       if (field == "cluster") {
@@ -108,7 +110,7 @@ class json_roles_parser {
         const std::string ip = "failed to parse indices privileges for role [" + d.name + "]. ";
         if (!value.is_array())
           return fail(ip + "expected field [" + field + "] value to be an array, but found [" +
-                      token_of(value) + "] instead");
+                      json_token_name(value) + "] instead");
         for (const auto& entry : value.as_array())
           if (!parse_index_entry(d, entry, field, ip)) return false;
       } else if (field == "applications" || field == "application" || field == "run_as" ||
@@ -119,7 +121,7 @@ class json_roles_parser {
         if (value.is_null()) continue;
         if (!value.is_object())
           return fail(prefix + "expected field [metadata] value to be an object, but found [" +
-                      token_of(value) + "] instead");
+                      json_token_name(value) + "] instead");
         for (const auto& [mk, mv] : value.as_object()) {
           (void)mv;
           if (!mk.empty() && mk.front() == '_')
@@ -129,7 +131,7 @@ class json_roles_parser {
       } else if (field == "transient_metadata") {
         if (!value.is_null() && !value.is_object())
           return fail(prefix + "expected field [transient_metadata] to be an object, but found [" +
-                      token_of(value) + "] instead");
+                      json_token_name(value) + "] instead");
       } else {
         // Includes `description`: ES does not allow it in API key role descriptors.
         return fail(prefix + "unexpected field [" + field + "]");
@@ -143,7 +145,7 @@ class json_roles_parser {
     if (!v.is_object())
       return fail(prefix + "expected field [" + field +
                   "] value to be an array of objects, but found an array element of type [" +
-                  token_of(v) + "]");
+                  json_token_name(v) + "]");
     index_privileges_entry e;
     bool have_names = false, have_privileges = false;
     for (const auto& [key, value] : v.as_object()) {
@@ -158,14 +160,14 @@ class json_roles_parser {
               return fail(prefix +
                           "expected field [names] value to be a string or an array of "
                           "strings, but found [" +
-                          token_of(n) + "] in the array instead");
+                          json_token_name(n) + "] in the array instead");
             e.names.emplace_back(n.as_string());
           }
         } else {
           return fail(prefix +
                       "expected field [names] value to be a string or an array of "
                       "strings, but found [" +
-                      token_of(value) + "] instead");
+                      json_token_name(value) + "] instead");
         }
       } else if (f == "privileges") {
         have_privileges = true;
@@ -177,7 +179,7 @@ class json_roles_parser {
           return fail(
               prefix +
               "expected field [allow_restricted_indices] value to be a boolean, but found [" +
-              token_of(value) + "] instead");
+              json_token_name(value) + "] instead");
       } else if (f == "field_security" || f == "query") {
         if (!is_empty(value))
           unsupported(std::string(f == "query" ? "document level security ([query])"

@@ -76,6 +76,10 @@ struct role_descriptors_result {
 // ("Validation Failed: 1: ...;2: ...;").
 role_descriptors_result parse_role_descriptors_json(const boost::json::value& v);
 
+// The name Elasticsearch's JSON parser gives a value's first token (START_OBJECT, VALUE_STRING,
+// ...), as its x_content_parse_exception messages print it.
+std::string json_token_name(const boost::json::value& v);
+
 // ES's full form, as GET /_security/api_key and GET /_security/role print it:
 // {"cluster":[…],"indices":[{"names":[…],"privileges":[…],"allow_restricted_indices":false}],
 //  "applications":[],"run_as":[],"metadata":{},"transient_metadata":{"enabled":true}}
