@@ -27,11 +27,11 @@ std::int64_t now_ms() {
       .count();
 }
 
-key_auth_outcome reject(std::string detail) {
-  // ES attaches per-credential detail as additional_unsuccessful_credentials (reference §8.1).
-  auto r = http::unauthenticated(failed_reason);
-  (void)detail;
-  return key_auth_outcome{nullptr, std::move(r)};
+// Clients get ES's generic reason; the specific one (unknown id, invalidated, expired, ...) only
+// reaches the debug log, so responses do not reveal which ids exist (es-security-reference §8.1).
+key_auth_outcome reject(std::string_view detail) {
+  spdlog::debug("API key rejected: {}", detail);
+  return key_auth_outcome{nullptr, http::unauthenticated(failed_reason)};
 }
 
 // Builds the identity of a verified key from the current policy snapshot: the key's descriptors

@@ -66,10 +66,8 @@ asio::awaitable<auth_outcome> authenticate(worker& w, std::string_view authoriza
   if (std::holds_alternative<auth::no_credentials>(creds))
     co_return auth_outcome{nullptr,
                            http::unauthenticated(http::missing_credentials_reason(target))};
-  if (auto* inv = std::get_if<auth::invalid_credentials>(&creds)) {
-    (void)inv;
+  if (std::holds_alternative<auth::invalid_credentials>(creds))
     co_return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
-  }
   if (auto* b = std::get_if<auth::basic_credentials>(&creds))
     co_return co_await authenticate_basic(w, *b);
   auto key = co_await authenticate_api_key(w, std::get<auth::api_key_credentials>(creds));

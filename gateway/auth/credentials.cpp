@@ -7,7 +7,7 @@
 
 #include "esgate/auth/base64.hpp"
 #include "esgate/auth/key_material.hpp"
-#include "utf8.hpp"
+#include "esgate/util/utf8.hpp"
 
 namespace esgate::auth {
 namespace {
@@ -71,7 +71,7 @@ credentials parse_basic(std::string_view decoded) {
   auto username = decoded.substr(0, colon);
   auto password = decoded.substr(colon + 1);
   if (username.empty()) return invalid(credential_scheme::basic, invalid_reason::empty_username);
-  if (has_control_char(username) || !detail::is_valid_utf8(username))
+  if (has_control_char(username) || !util::is_valid_utf8(username))
     return invalid(credential_scheme::basic, invalid_reason::bad_username);
   if (password.find('\0') != std::string_view::npos)
     return invalid(credential_scheme::basic, invalid_reason::bad_password);

@@ -128,47 +128,13 @@ void checker::error_key(const entry& e, std::string_view problem) {
 
 void checker::file_error(std::string message) { error_at({}, std::move(message)); }
 
-bool checker::visit_map(const entry& e, const std::vector<field>& fields) {
+// Walks a mapping's keys once for both visitors: type check, plain-string keys, duplicates
+// (yaml-cpp silently keeps both; a second value hiding the first is how mistakes slip by).
+bool checker::visit_keys(const entry& e, std::string_view expected,
+                         const std::function<void(const std::string& key, entry child)>& handle) {
   if (e.value.IsNull()) return true;
   if (!e.value.IsMap()) {
-    error(e, "expected a mapping of keys, got " + std::string(kind_of(e.value)));
-    return false;
-  }
-  std::vector<std::string> seen;
-  for (auto it = e.value.begin(); it != e.value.end(); ++it) {
-    // Copies, not references: yaml-cpp's operator-> returns a temporary proxy.
-    const YAML::Node key = it->first;
-    const YAML::Node value = it->second;
-    where key_at = where_of(key.Mark());
-    if (key_at.line == 0) key_at = e.value_at();
-    if (!key.IsScalar()) {
-      error_at(key_at, prefix(e) + "keys must be plain strings");
-      continue;
-    }
-    const std::string& name = key.Scalar();
-    std::string path = join_path(e.path, name);
-    if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
-      // yaml-cpp silently keeps both; a second value hiding the first is how mistakes slip by.
-      error_at(key_at, "duplicate key " + quote(path));
-      continue;
-    }
-    seen.push_back(name);
-    auto f = std::find_if(fields.begin(), fields.end(),
-                          [&](const field& candidate) { return candidate.key == name; });
-    if (f == fields.end()) {
-      error_at(key_at, "unknown key " + quote(path) + suggestion(name, fields));
-      continue;
-    }
-    f->handle(entry{value, key_at, std::move(path)});
-  }
-  return true;
-}
-
-bool checker::visit_dynamic_map(
-    const entry& e, const std::function<void(const std::string& key, const entry&)>& handle) {
-  if (e.value.IsNull()) return true;
-  if (!e.value.IsMap()) {
-    error(e, "expected a mapping, got " + std::string(kind_of(e.value)));
+    error(e, "expected " + std::string(expected) + ", got " + std::string(kind_of(e.value)));
     return false;
   }
   std::vector<std::string> seen;
@@ -192,6 +158,23 @@ bool checker::visit_dynamic_map(
     handle(name, entry{value, key_at, std::move(path)});
   }
   return true;
+}
+
+bool checker::visit_map(const entry& e, const std::vector<field>& fields) {
+  return visit_keys(e, "a mapping of keys", [&](const std::string& name, entry child) {
+    auto f = std::find_if(fields.begin(), fields.end(),
+                          [&](const field& candidate) { return candidate.key == name; });
+    if (f == fields.end())
+      error_at(child.key_at, "unknown key " + quote(child.path) + suggestion(name, fields));
+    else
+      f->handle(std::move(child));
+  });
+}
+
+bool checker::visit_dynamic_map(
+    const entry& e, const std::function<void(const std::string& key, const entry&)>& handle) {
+  return visit_keys(e, "a mapping",
+                    [&](const std::string& name, entry child) { handle(name, child); });
 }
 
 std::optional<std::vector<entry>> checker::sequence(const entry& e) {

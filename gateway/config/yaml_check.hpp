@@ -57,6 +57,8 @@ class checker {
   };
   // Walks a mapping with a fixed set of keys. Unknown, duplicate and non-scalar keys are errors
   // at the key. A null value counts as an empty mapping. False when the value is not a mapping.
+  bool visit_keys(const entry& e, std::string_view expected,
+                  const std::function<void(const std::string& key, entry child)>& handle);
   bool visit_map(const entry& e, const std::vector<field>& fields);
   // Walks a mapping whose keys are data (user names, role names): duplicates are errors.
   bool visit_dynamic_map(const entry& e,

@@ -1,5 +1,7 @@
 #include "esgate/es/index_expression.hpp"
 
+#include "esgate/util/utf8.hpp"
+
 #include <algorithm>
 #include <unordered_set>
 
@@ -41,39 +43,9 @@ bool is_invalid_filename_char(char c) {
 // Control characters and malformed UTF-8 have no business in a name; they are refused before
 // the ES rules so no downstream log or matcher ever sees them.
 bool has_control_or_bad_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) return true;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    if ((c & 0xe0) == 0xc0) {
-      len = 2;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      len = 3;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return true;
-    }
-    if (i + len > s.size()) return true;
-    for (std::size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return true;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    const bool overlong =
-        (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
-    if (overlong || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return true;
-    if (cp >= 0x80 && cp <= 0x9f) return true;  // C1 controls
-    i += len;
+  for (std::size_t i = 0; i < s.size();) {
+    const auto cp = util::next_code_point(s, i);
+    if (!cp || *cp < 0x20 || *cp == 0x7f || (*cp >= 0x80 && *cp <= 0x9f)) return true;  // + C1
   }
   return false;
 }

@@ -1,5 +1,7 @@
 #include "esgate/es/request_target.hpp"
 
+#include "esgate/util/utf8.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <optional>
@@ -80,43 +82,16 @@ enum class utf8_check { ok, invalid, forbidden };
 // Strict UTF-8 (no overlong forms, surrogates or values above U+10FFFF); `strict_chars` also
 // refuses forbidden_code_point, otherwise only controls except TAB/LF/CR.
 utf8_check check_utf8(std::string_view s, bool strict_chars) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = 1;
-    std::uint32_t cp = c;
-    if (c >= 0x80) {
-      if ((c & 0xe0) == 0xc0) {
-        len = 2;
-        cp = c & 0x1f;
-      } else if ((c & 0xf0) == 0xe0) {
-        len = 3;
-        cp = c & 0x0f;
-      } else if ((c & 0xf8) == 0xf0) {
-        len = 4;
-        cp = c & 0x07;
-      } else {
-        return utf8_check::invalid;
-      }
-      if (i + len > s.size()) return utf8_check::invalid;
-      for (std::size_t k = 1; k < len; ++k) {
-        const auto cc = static_cast<unsigned char>(s[i + k]);
-        if ((cc & 0xc0) != 0x80) return utf8_check::invalid;
-        cp = (cp << 6) | (cc & 0x3f);
-      }
-      const bool overlong =
-          (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
-      if (overlong || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return utf8_check::invalid;
-      }
-    }
+  for (std::size_t i = 0; i < s.size();) {
+    const auto decoded = util::next_code_point(s, i);
+    if (!decoded) return utf8_check::invalid;
+    const char32_t cp = *decoded;
     if (strict_chars) {
       if (forbidden_code_point(cp)) return utf8_check::forbidden;
     } else if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') ||
                (cp >= 0x80 && cp <= 0x9f)) {
       return utf8_check::forbidden;
     }
-    i += len;
   }
   return utf8_check::ok;
 }

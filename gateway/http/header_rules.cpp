@@ -104,20 +104,8 @@ void remove_hop_by_hop(fields& f) {
 
 void prepare_upstream_request(fields& f, const upstream_identity& id, std::string_view client_ip,
                               std::string_view client_proto) {
-  // One pass over the fields instead of one lookup per listed name (this runs on every request).
-  bool has_connection = false;
-  for (auto it = f.begin(); it != f.end();) {
-    const auto name = it->name_string();
-    if (it->name() == bhttp::field::connection) has_connection = true;
-    const bool drop = it->name() == bhttp::field::expect || is_identity_header(name) ||
-                      std::any_of(hop_by_hop.begin(), hop_by_hop.end(),
-                                  [&](std::string_view h) { return iequals(h, name); });
-    if (drop && it->name() != bhttp::field::connection)
-      it = f.erase(it);
-    else
-      ++it;
-  }
-  if (has_connection) remove_hop_by_hop(f);  // also drops the fields Connection names
+  remove_hop_by_hop(f);
+  for (auto h : identity_headers) f.erase(h);
   if (!id.authorization.empty()) f.set(bhttp::field::authorization, id.authorization);
   f.set("X-Forwarded-For", client_ip);
   f.set("X-Forwarded-Proto", client_proto);

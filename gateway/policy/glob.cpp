@@ -47,15 +47,6 @@ std::size_t unit_length(std::string_view t, std::size_t pos) {
   return n;
 }
 
-bool is_valid_utf8(std::string_view t) {
-  for (std::size_t i = 0; i < t.size();) {
-    const std::size_t n = unit_length(t, i);
-    if (n == 1 && byte_at(t, i) >= 0x80) return false;
-    i += n;
-  }
-  return true;
-}
-
 glob::glob(std::string_view p) : text_(p) {
   segments_.emplace_back();
   bool leading = true;  // no wildcard seen yet

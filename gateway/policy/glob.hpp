@@ -15,8 +15,6 @@ namespace esgate::policy::detail {
 
 // Length in bytes of the unit starting at text[pos] (pos < text.size()).
 std::size_t unit_length(std::string_view text, std::size_t pos);
-// True when `text` is well-formed UTF-8.
-bool is_valid_utf8(std::string_view text);
 
 class glob {
  public:

@@ -6,6 +6,7 @@
 #include <functional>
 #include <unordered_set>
 
+#include "esgate/util/utf8.hpp"
 #include "glob.hpp"
 #include "pattern_set.hpp"
 
@@ -38,7 +39,7 @@ void pattern_set::compile() {
 
 pattern_set::answer pattern_set::matches(std::string_view name) const {
   // The wildcard translation relies on `.` = one unit, true only for valid UTF-8 names.
-  if (!ok() || !is_valid_utf8(name)) return answer::unknown;
+  if (!ok() || !util::is_valid_utf8(name)) return answer::unknown;
   RE2::Set::ErrorInfo e{RE2::Set::kNoError};
   if (set_->Match(re2::StringPiece(name.data(), name.size()), nullptr, &e)) return answer::match;
   return e.kind == RE2::Set::kNoError ? answer::no_match : answer::unknown;
@@ -46,7 +47,7 @@ pattern_set::answer pattern_set::matches(std::string_view name) const {
 
 pattern_set::answer pattern_set::matching_ids(std::string_view name, std::vector<int>& ids) const {
   ids.clear();
-  if (!ok() || !is_valid_utf8(name)) return answer::unknown;
+  if (!ok() || !util::is_valid_utf8(name)) return answer::unknown;
   RE2::Set::ErrorInfo e{RE2::Set::kNoError};
   if (set_->Match(re2::StringPiece(name.data(), name.size()), &ids, &e)) return answer::match;
   return e.kind == RE2::Set::kNoError ? answer::no_match : answer::unknown;
@@ -137,7 +138,7 @@ std::variant<index_pattern, pattern_error> index_pattern::compile(std::string_vi
     p.regex_ = std::move(holder);
     return p;
   }
-  if (!detail::is_valid_utf8(text))
+  if (!util::is_valid_utf8(text))
     return pattern_error{"invalid index name pattern: not valid UTF-8"};
   p.glob_ = std::make_shared<const detail::glob>(text);
   if (p.glob_->is_literal())

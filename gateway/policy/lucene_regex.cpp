@@ -14,6 +14,7 @@
 #include <string>
 
 #include "esgate/policy/index_pattern.hpp"
+#include "esgate/util/utf8.hpp"
 #include "glob.hpp"
 
 namespace esgate::policy {
@@ -278,7 +279,7 @@ class translator {
 }  // namespace
 
 std::variant<std::string, pattern_error> lucene_regex_to_re2(std::string_view body) {
-  if (!detail::is_valid_utf8(body)) return pattern_error{"the pattern is not valid UTF-8"};
+  if (!util::is_valid_utf8(body)) return pattern_error{"the pattern is not valid UTF-8"};
   if (body.empty()) return std::string("(?s)");  // Lucene: the empty string only
   return translator(body).run();
 }

@@ -36,9 +36,9 @@ void node_set::mark_down(std::size_t i) {
   // Exponential back-off 1s, 2s, 4s ... capped at 30s, so a dead node costs one connect attempt
   // per period, not one per request.
   nodes_[i].e->reachable.store(false, std::memory_order_relaxed);
-  int f = std::min(nodes_[i].e->failures.fetch_add(1, std::memory_order_relaxed), 5);
-  nodes_[i].e->down_until_ms.store(now_ms() + (1000ll << f) - (f == 5 ? 2000 : 0),
-                                   std::memory_order_relaxed);
+  const int failures = nodes_[i].e->failures.fetch_add(1, std::memory_order_relaxed);
+  const std::int64_t backoff_ms = std::min<std::int64_t>(1000ll << std::min(failures, 5), 30'000);
+  nodes_[i].e->down_until_ms.store(now_ms() + backoff_ms, std::memory_order_relaxed);
 }
 
 void node_set::mark_up(std::size_t i) {
