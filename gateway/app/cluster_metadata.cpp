@@ -29,7 +29,8 @@ asio::awaitable<std::optional<std::string>> get_resolve(worker& w, proxy::upstre
     req.set(bhttp::field::authorization, w.shared.upstream_authorization);
   req.set(bhttp::field::accept, "application/json");
   req.keep_alive(true);
-  beast::get_lowest_layer(s).expires_after(w.shared.settings.upstream.request_timeout);
+  proxy::socket_deadline deadline(beast::get_lowest_layer(s),
+                                  w.shared.settings.upstream.request_timeout);
   auto [wec, wn] = co_await bhttp::async_write(s, req, use_tuple);
   if (wec) co_return std::nullopt;
   bhttp::response_parser<bhttp::string_body> p;
@@ -58,7 +59,7 @@ asio::awaitable<std::shared_ptr<const es::cluster_metadata>> fetch(worker& w) {
       tried |= 1ull << (*node % 64);
       continue;
     }
-    if (conn->lowest().socket().is_open()) w.pool.release(std::move(conn));
+    if (conn->lowest().is_open()) w.pool.release(std::move(conn));
     if (auto md = parse_resolve_index(*body))
       co_return std::make_shared<const es::cluster_metadata>(std::move(*md));
     spdlog::warn("unexpected _resolve/index response from {}", shared.nodes.node(*node).url);

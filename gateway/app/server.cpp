@@ -9,6 +9,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <thread>
 
 #include "api_key_auth.hpp"
@@ -102,8 +103,8 @@ asio::awaitable<void> watch_sweep_loop(worker& w) {
       if (watch->deadline <= now && !watch->timed_out) {
         watch->timed_out = true;
         boost::system::error_code ignored;
-        if (watch->client) watch->client->socket().cancel(ignored);
-        if (watch->upstream) watch->upstream->socket().cancel(ignored);
+        if (watch->client) watch->client->cancel(ignored);
+        if (watch->upstream) watch->upstream->cancel(ignored);
       }
       ++i;
     }
@@ -393,8 +394,7 @@ int run_server(const config::settings& settings) {
         boost::system::error_code ignored;
         if (wp->acceptor) wp->acceptor->close(ignored);
         // Idle keep-alive connections have nothing in flight: close them now.
-        for (auto* s : wp->idle_streams)
-          s->socket().shutdown(asio::socket_base::shutdown_both, ignored);
+        for (auto* s : wp->idle_streams) s->shutdown(asio::socket_base::shutdown_both, ignored);
         wp->pool.clear();
       });
     drain_deadline = proxy::clock::now() + settings.limits.shutdown_grace;

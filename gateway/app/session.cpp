@@ -3,6 +3,7 @@
 // body serves plain TCP and TLS (templated on the stream, as beast's server-flex example).
 #include "session.hpp"
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -10,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
+#include <span>
 
 #include "api_key_auth.hpp"
 #include "authenticate.hpp"
@@ -21,7 +23,9 @@
 #include "esgate/es/request_target.hpp"
 #include "esgate/http/es_error.hpp"
 #include "esgate/http/header_rules.hpp"
+#include "esgate/http/wire.hpp"
 #include "esgate/observability/log.hpp"
+#include "http_io.hpp"
 #include "worker.hpp"
 
 #ifndef ESGATE_VERSION
@@ -35,7 +39,8 @@ using error_code = boost::system::error_code;
 
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using http_io::use_tuple;
+using client_parser = bhttp::request_parser<bhttp::buffer_body>;
 constexpr std::size_t relay_buffer_size = 64 * 1024;
 
 struct session_state {
@@ -45,6 +50,8 @@ struct session_state {
   bool tls = false;
   std::shared_ptr<io_watch> watch = std::make_shared<io_watch>();
   std::unique_ptr<char[]> relay_buffer;  // allocated on the first proxied body
+  // Message heads and chunk size lines, rebuilt per request in buffers that keep their capacity.
+  std::string request_head, response_head, chunk_line;
   char* buffer() {
     if (!relay_buffer) relay_buffer = std::make_unique<char[]>(relay_buffer_size);
     return relay_buffer.get();
@@ -65,59 +72,66 @@ asio::awaitable<error_code> write_gateway_response(session_state& st, Stream& st
                                                    const http::gateway_response& r,
                                                    unsigned version, bool keep_alive,
                                                    bool head = false) {
-  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
-  for (auto& [k, v] : r.headers) res.insert(k, v);
-  res.body() = r.body;
-  res.keep_alive(keep_alive && !r.close);
-  res.prepare_payload();
-  if (head) res.body().clear();
   count_status(st.w.shared.metrics, r.status);
+  st.response_head.clear();
+  http::append_gateway_response(st.response_head, r, version, keep_alive, head);
   st.watch->arm(st.w.shared.settings.limits.idle_timeout);
-  bhttp::response_serializer<bhttp::string_body> sr{res};
-  if (head) {
-    auto [ec, n] = co_await bhttp::async_write_header(stream, sr, use_tuple);
-    co_return ec;
-  }
-  auto [ec, n] = co_await bhttp::async_write(stream, sr, use_tuple);
-  co_return ec;
+  co_return co_await http_io::write_all(stream, asio::buffer(st.response_head));
 }
 
-// Copies a message body from `in` (parsed by `p`) to `out` (serialized by `sr`) piece by piece
-// through a fixed buffer: bodies are never held whole (beast's relay example, made async).
+// Sends one piece of a body, re-framed: raw for a known length, as one chunk when chunked (the
+// last piece also ends the chunked body). `head`, when not empty, goes out in the same write.
+template <class Stream>
+asio::awaitable<error_code> write_body_piece(session_state& st, Stream& out, std::string_view head,
+                                             const char* data, std::size_t size, bool chunked,
+                                             bool last) {
+  static constexpr std::string_view crlf = "\r\n", last_chunk = "0\r\n\r\n";
+  std::array<asio::const_buffer, 5> parts;
+  std::size_t count = 0;
+  if (!head.empty()) parts[count++] = asio::buffer(head.data(), head.size());
+  if (chunked && size != 0) {
+    st.chunk_line.clear();
+    http::append_chunk_size(st.chunk_line, size);
+    parts[count++] = asio::buffer(st.chunk_line);
+  }
+  if (size != 0) parts[count++] = asio::buffer(data, size);
+  if (chunked && size != 0) parts[count++] = asio::buffer(crlf.data(), crlf.size());
+  if (chunked && last) parts[count++] = asio::buffer(last_chunk.data(), last_chunk.size());
+  if (count == 0) co_return error_code{};
+  co_return co_await http_io::write_all(out,
+                                        std::span<const asio::const_buffer>(parts.data(), count));
+}
+
+// Copies a body from `in` (parsed by `p`) to `out` piece by piece through a fixed buffer: bodies
+// are never held whole. `head` is written together with the first piece (or alone when the body
+// is empty). When `no_body`, only the head is written.
 struct relay_result {
   error_code ec;
   bool reading_side = false;  // the error came from `in`
 };
 
 template <bool isRequest, class In, class Out>
-asio::awaitable<relay_result> relay_body(In& in, beast::flat_buffer& in_buffer,
+asio::awaitable<relay_result> relay_body(session_state& st, In& in, beast::flat_buffer& in_buffer,
                                          bhttp::parser<isRequest, bhttp::buffer_body>& p, Out& out,
-                                         bhttp::serializer<isRequest, bhttp::buffer_body>& sr,
-                                         char* buf, io_watch& watch,
+                                         std::string_view head, bool chunked_out, bool no_body,
                                          std::chrono::milliseconds in_timeout,
                                          std::chrono::milliseconds out_timeout) {
-  do {
-    if (!p.is_done()) {
-      p.get().body().data = buf;
-      p.get().body().size = relay_buffer_size;
-      watch.arm(in_timeout);
-      auto [ec, n] = co_await bhttp::async_read(in, in_buffer, p, use_tuple);
-      if (ec == bhttp::error::need_buffer) ec = {};
+  char* buf = st.buffer();
+  for (;;) {
+    std::size_t got = 0;
+    if (!no_body && !p.is_done()) {
+      st.watch->arm(in_timeout);
+      auto [ec, n] = co_await http_io::read_body_piece(in, in_buffer, p, buf, relay_buffer_size);
       if (ec) co_return relay_result{ec, true};
-      p.get().body().size = relay_buffer_size - p.get().body().size;
-      p.get().body().data = buf;
-      p.get().body().more = !p.is_done();
-    } else {
-      p.get().body().data = nullptr;
-      p.get().body().size = 0;
-      p.get().body().more = false;  // no body (or it ended): lets the header go out on its own
+      got = n;
     }
-    watch.arm(out_timeout);
-    auto [ec, n] = co_await bhttp::async_write(out, sr, use_tuple);
-    if (ec == bhttp::error::need_buffer) ec = {};
+    const bool last = no_body || p.is_done();
+    st.watch->arm(out_timeout);
+    auto ec = co_await write_body_piece(st, out, head, buf, got, chunked_out && !no_body, last);
     if (ec) co_return relay_result{ec, false};
-  } while (!p.is_done() && !sr.is_done());
-  co_return relay_result{};
+    head = {};
+    if (last) co_return relay_result{};
+  }
 }
 
 // Outcome of one forwarding attempt on one upstream connection.
@@ -129,8 +143,10 @@ enum class attempt_result {
 };
 
 struct forward_state {
-  bhttp::request_parser<bhttp::buffer_body>& req;
+  explicit forward_state(client_parser& r) : req(r) {}
+  client_parser& req;
   bool head = false;
+  bool chunked = false;  // the request body is chunked (and is sent on chunked)
   bool expect_continue = false;
   bool sent_continue = false;
   bool body_started = false;  // bytes of the client body were consumed
@@ -138,63 +154,73 @@ struct forward_state {
   http::gateway_response error;
 };
 
+// How the response body is delimited towards the client, given what the upstream sent.
+http::body_framing client_framing(const bhttp::response_parser<bhttp::buffer_body>& rp,
+                                  bool no_body, unsigned client_version, bool& keep) {
+  const auto length = rp.content_length();
+  if (no_body)  // HEAD, 1xx, 204, 304: the length a GET would have, if the upstream gave one
+    return length ? http::body_framing::of_length(*length) : http::body_framing::no_body();
+  if (!rp.chunked() && length) return http::body_framing::of_length(*length);
+  // Chunked upstream, or delimited by the upstream closing: chunked for HTTP/1.1 clients, closing
+  // for HTTP/1.0 ones.
+  if (client_version >= 11) return http::body_framing::chunked();
+  keep = false;
+  return http::body_framing::no_body();
+}
+
 template <class ClientStream, class UpstreamStream>
 asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& client,
                                              beast::flat_buffer& client_buffer,
                                              proxy::upstream_connection& conn, UpstreamStream& up,
                                              forward_state& fs) {
   auto& settings = st.w.shared.settings;
-  auto& msg = fs.req.get();
   const auto request_timeout = settings.upstream.request_timeout;
   const auto idle_timeout = settings.limits.idle_timeout;
 
-  bhttp::request_serializer<bhttp::buffer_body> sr{msg};
-  // A bodyless request goes out in one write (header only) inside relay_body; a request with a
-  // body gets its header written first, so a dead connection is found before any body byte is
-  // consumed from the client (and the request can still be retried elsewhere).
+  // A bodyless request goes out in one write. A request with a body gets its head written
+  // first, so a dead connection is found before any body byte is consumed from the client (and
+  // the request can still be retried elsewhere).
   const bool bodyless = fs.req.is_done();
+  st.watch->arm(request_timeout);
+  if (auto ec = co_await http_io::write_all(up, asio::buffer(st.request_head)); ec)
+    co_return attempt_result::retry;  // nothing of the body consumed yet
   if (!bodyless) {
-    st.watch->arm(request_timeout);
-    auto [ec, n] = co_await bhttp::async_write_header(up, sr, use_tuple);
-    if (ec) co_return attempt_result::retry;  // nothing of the body consumed yet
-  }
-  if (fs.expect_continue && !fs.sent_continue) {
-    // The client waits for this before sending its body (curl does for bodies over 1 MB).
-    static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-    st.watch->arm(idle_timeout);
-    auto [ec, n] =
-        co_await asio::async_write(client, asio::buffer(cont.data(), cont.size()), use_tuple);
-    if (ec) co_return attempt_result::client_gone;
-    fs.sent_continue = true;
-  }
-  if (!fs.req.is_done()) fs.body_started = true;
-  auto rr = co_await relay_body(client, client_buffer, fs.req, up, sr, st.buffer(), *st.watch,
-                                idle_timeout, request_timeout);
-  if (rr.ec) {
-    if (rr.reading_side) {
-      if (rr.ec == bhttp::error::body_limit) {
-        fs.error = http::es_error(413, "content_too_long_exception",
-                                  "request body is larger than limits.max_body_bytes");
-        fs.error.close = true;
-        co_return attempt_result::failed;
-      }
-      if (rr.ec.category() == bhttp::make_error_code(bhttp::error::bad_chunk).category() &&
-          rr.ec != bhttp::error::partial_message && rr.ec != bhttp::error::end_of_stream) {
-        // Malformed body framing (bad chunk size line, ...): the half-sent upstream request is
-        // abandoned with its connection; the client learns why.
-        fs.error = http::es_error(400, "illegal_argument_exception",
-                                  std::string("malformed request body: ") + rr.ec.message());
-        fs.error.close = true;
-        co_return attempt_result::failed;
-      }
-      co_return attempt_result::client_gone;
+    if (fs.expect_continue && !fs.sent_continue) {
+      // The client waits for this before sending its body (curl does for bodies over 1 MB).
+      static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+      st.watch->arm(idle_timeout);
+      if (auto ec = co_await http_io::write_all(client, asio::buffer(cont.data(), cont.size())); ec)
+        co_return attempt_result::client_gone;
+      fs.sent_continue = true;
     }
-    if (bodyless) co_return attempt_result::retry;  // the request never left: try elsewhere
-    st.w.shared.metrics.upstream_errors.add();
-    fs.error = http::es_error(502, "esgate_upstream_exception",
-                              "the connection to Elasticsearch failed while sending the request");
-    fs.error.close = true;  // the client body may be half read
-    co_return attempt_result::failed;
+    fs.body_started = true;
+    auto rr = co_await relay_body(st, client, client_buffer, fs.req, up, {}, fs.chunked, false,
+                                  idle_timeout, request_timeout);
+    if (rr.ec) {
+      if (rr.reading_side) {
+        if (rr.ec == bhttp::error::body_limit) {
+          fs.error = http::es_error(413, "content_too_long_exception",
+                                    "request body is larger than limits.max_body_bytes");
+          fs.error.close = true;
+          co_return attempt_result::failed;
+        }
+        if (rr.ec.category() == bhttp::make_error_code(bhttp::error::bad_chunk).category() &&
+            rr.ec != bhttp::error::partial_message && rr.ec != bhttp::error::end_of_stream) {
+          // Malformed body framing (bad chunk size line, ...): the half-sent upstream request is
+          // abandoned with its connection; the client learns why.
+          fs.error = http::es_error(400, "illegal_argument_exception",
+                                    std::string("malformed request body: ") + rr.ec.message());
+          fs.error.close = true;
+          co_return attempt_result::failed;
+        }
+        co_return attempt_result::client_gone;
+      }
+      st.w.shared.metrics.upstream_errors.add();
+      fs.error = http::es_error(502, "esgate_upstream_exception",
+                                "the connection to Elasticsearch failed while sending the request");
+      fs.error.close = true;  // the client body may be half read
+      co_return attempt_result::failed;
+    }
   }
 
   bhttp::response_parser<bhttp::buffer_body> rp;
@@ -202,96 +228,76 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
   rp.header_limit(64 * 1024);
   if (fs.head) rp.skip(true);
   st.watch->arm(request_timeout);
-  {
-    auto [ec, n] = co_await bhttp::async_read_header(up, conn.buffer, rp, use_tuple);
-    if (ec) {
-      // A kept-alive connection the node closed just before our request arrived: safe to retry
-      // only if the request had no body (nothing consumed from the client).
-      if (conn.reused && !fs.body_started &&
-          (ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
-           ec == asio::error::eof))
-        co_return attempt_result::retry;
-      st.w.shared.metrics.upstream_errors.add();
-      if (st.watch->timed_out) {
-        fs.error = http::es_error(504, "esgate_upstream_timeout_exception",
-                                  "Elasticsearch did not answer within upstream.request_timeout");
-      } else {
-        fs.error =
-            http::es_error(502, "esgate_upstream_exception",
-                           "the connection to Elasticsearch failed before a response arrived");
-      }
-      co_return attempt_result::failed;
+  if (auto ec = co_await http_io::read_header(up, conn.buffer, rp); ec) {
+    // A kept-alive connection the node closed just before our request arrived: safe to retry
+    // only if the request had no body (nothing consumed from the client).
+    if (conn.reused && !fs.body_started &&
+        (ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
+         ec == asio::error::eof))
+      co_return attempt_result::retry;
+    st.w.shared.metrics.upstream_errors.add();
+    if (st.watch->timed_out) {
+      fs.error = http::es_error(504, "esgate_upstream_timeout_exception",
+                                "Elasticsearch did not answer within upstream.request_timeout");
+    } else {
+      fs.error = http::es_error(502, "esgate_upstream_exception",
+                                "the connection to Elasticsearch failed before a response arrived");
     }
+    co_return attempt_result::failed;
   }
 
-  auto& res = rp.get();
+  const auto& res = rp.get();
   const bool upstream_keep_alive = res.keep_alive();
-  const bool chunked = rp.chunked();
-  const auto length = rp.content_length();
   const unsigned status = res.result_int();
   const bool no_body = fs.head || status / 100 == 1 || status == 204 || status == 304;
-  http::prepare_client_response(res);
-  res.version(fs.req.get().version());
+  const unsigned version = fs.req.get().version() >= 11 ? 11 : 10;
   bool keep = fs.client_keep_alive;
-  if (!no_body) {
-    if (chunked) {
-      if (res.version() >= 11)
-        res.chunked(true);
-      else
-        keep = false;  // HTTP/1.0 client: delimit by closing
-    } else if (length) {
-      res.content_length(*length);
-    } else if (res.version() >= 11) {
-      res.chunked(true);  // upstream delimits by EOF: re-frame as chunked
-    } else {
-      keep = false;
-    }
-  }
-  res.keep_alive(keep);
+  const auto framing = client_framing(rp, no_body, version, keep);
   fs.client_keep_alive = keep;
+  st.response_head.clear();
+  auto reason = res.reason();
+  http::append_client_response_head(
+      st.response_head, res.base(),
+      {status, std::string_view(reason.data(), reason.size()), version, keep, framing});
   count_status(st.w.shared.metrics, static_cast<int>(status));
 
-  // The header goes out with the first piece of the body (one write, one wake-up of the client
-  // for small responses), or alone when there is none.
-  bhttp::response_serializer<bhttp::buffer_body> rs{res};
-  {
-    auto r2 = co_await relay_body(up, conn.buffer, rp, client, rs, st.buffer(), *st.watch,
-                                  request_timeout, idle_timeout);
-    if (r2.ec) {
-      if (r2.reading_side) st.w.shared.metrics.upstream_errors.add();
-      co_return attempt_result::client_gone;  // response half sent: only closing is honest
-    }
+  // The head goes out with the first piece of the body (one write, one wake-up of the client for
+  // small responses), or alone when there is none.
+  auto r2 = co_await relay_body(st, up, conn.buffer, rp, client, st.response_head,
+                                framing.k == http::body_framing::kind::chunked, no_body,
+                                request_timeout, idle_timeout);
+  if (r2.ec) {
+    if (r2.reading_side) st.w.shared.metrics.upstream_errors.add();
+    co_return attempt_result::client_gone;  // response half sent: only closing is honest
   }
   co_return upstream_keep_alive ? attempt_result::done : attempt_result::client_gone;
 }
 
 template <class ClientStream>
 asio::awaitable<bool> forward(session_state& st, ClientStream& client,
-                              beast::flat_buffer& client_buffer,
-                              bhttp::request_parser<bhttp::empty_body>& header_parser,
+                              beast::flat_buffer& client_buffer, client_parser& req,
                               bool client_keep_alive, const std::string& upstream_target) {
   auto& w = st.w;
   auto& shared = w.shared;
-  bhttp::request_parser<bhttp::buffer_body> req{std::move(header_parser)};
   req.body_limit(shared.settings.limits.max_body_bytes);
-  auto& msg = req.get();
-  forward_state fs{req, false, false, false, false, true, {}};
+  const auto& msg = req.get();
+  forward_state fs{req};
   fs.head = msg.method() == bhttp::verb::head;
+  fs.chunked = req.chunked();
   fs.expect_continue = beast::iequals(msg[bhttp::field::expect], "100-continue");
   fs.client_keep_alive = client_keep_alive;
 
-  const bool chunked = req.chunked();
   const auto length = req.content_length();
-  http::prepare_upstream_request(msg, {shared.upstream_authorization}, st.client_ip,
-                                 st.tls ? "https" : "http");
-  msg.target(
-      upstream_target);  // rebuilt from the authorized, canonical segments: never the raw one
-  msg.version(11);
-  msg.keep_alive(true);
-  if (chunked)
-    msg.chunked(true);
-  else if (length)
-    msg.content_length(*length);
+  const auto method = msg.method_string();
+  st.request_head.clear();
+  http::append_upstream_request_head(
+      st.request_head, msg.base(),
+      {std::string_view(method.data(), method.size()),
+       upstream_target,  // rebuilt from the authorized, canonical segments: never the raw one
+       shared.upstream_authorization, st.client_ip, st.tls ? "https" : "http",
+       fs.chunked ? http::body_framing::chunked()
+       : length   ? http::body_framing::of_length(*length)
+                  : http::body_framing::no_body()});
 
   std::uint64_t tried = 0;
   for (std::size_t attempt = 0; attempt < shared.nodes.size() + 2; ++attempt) {
@@ -342,17 +348,16 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
 
 // Reads a whole (small) request body for the endpoints the gateway serves itself.
 template <class Stream>
-asio::awaitable<std::optional<std::string>> read_small_body(
-    session_state& st, Stream& stream, beast::flat_buffer& buffer,
-    bhttp::request_parser<bhttp::empty_body>& hp) {
+asio::awaitable<std::optional<std::string>> read_small_body(session_state& st, Stream& stream,
+                                                            beast::flat_buffer& buffer,
+                                                            client_parser& hp) {
   constexpr std::uint64_t limit = 10 * 1024 * 1024;
   bhttp::request_parser<bhttp::string_body> p{std::move(hp)};
   p.body_limit(std::min<std::uint64_t>(limit, st.w.shared.settings.limits.max_body_bytes));
   if (beast::iequals(p.get()[bhttp::field::expect], "100-continue")) {
     static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-    auto [ec, n] =
-        co_await asio::async_write(stream, asio::buffer(cont.data(), cont.size()), use_tuple);
-    if (ec) co_return std::nullopt;
+    if (auto ec = co_await http_io::write_all(stream, asio::buffer(cont.data(), cont.size())); ec)
+      co_return std::nullopt;
   }
   st.watch->arm(st.w.shared.settings.limits.idle_timeout);
   auto [ec, n] = co_await bhttp::async_read(stream, buffer, p, use_tuple);
@@ -397,14 +402,14 @@ std::string_view path_of(std::string_view target) {
   return q == std::string_view::npos ? target : target.substr(0, q);
 }
 
-bool has_body(const bhttp::request_parser<bhttp::empty_body>& p) {
+bool has_body(const client_parser& p) {
   return p.chunked() || (p.content_length() && *p.content_length() > 0);
 }
 
 // Handles one request whose header has been read. Returns whether the connection stays open.
 template <class Stream>
 asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::flat_buffer& buffer,
-                                     bhttp::request_parser<bhttp::empty_body>& hp) {
+                                     client_parser& hp) {
   auto& w = st.w;
   auto& shared = w.shared;
   auto& req = hp.get();
@@ -533,17 +538,15 @@ asio::awaitable<void> serve(session_state& st, Stream& stream) {
       if (w.shared.draining.load(std::memory_order_relaxed)) break;
       st.watch->arm(limits.idle_timeout);
       w.idle_streams.insert(&lowest);
-      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
+      auto ec = co_await http_io::read_more(stream, buffer);
       w.idle_streams.erase(&lowest);
       if (ec) break;
-      buffer.commit(n);
     }
-    bhttp::request_parser<bhttp::empty_body> hp;
+    client_parser hp;
     hp.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     hp.body_limit(limits.max_body_bytes);
     st.watch->arm(limits.header_timeout);
-    auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, hp, use_tuple);
-    if (ec) {
+    if (auto ec = co_await http_io::read_header(stream, buffer, hp); ec) {
       http::gateway_response r;
       if (st.watch->timed_out)
         r = http::es_error(408, "esgate_request_timeout_exception",
@@ -567,11 +570,11 @@ asio::awaitable<void> serve(session_state& st, Stream& stream) {
     if (!keep) break;
   }
   error_code ignored;
-  if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+  if constexpr (!http_io::is_plain_socket<Stream>) {
     st.watch->arm(std::chrono::seconds(2));
     co_await stream.async_shutdown(use_tuple);
   }
-  lowest.socket().shutdown(asio::socket_base::shutdown_both, ignored);
+  lowest.shutdown(asio::socket_base::shutdown_both, ignored);
 }
 
 }  // namespace
@@ -584,16 +587,17 @@ asio::awaitable<void> run_session(worker& w, asio::ip::tcp::socket socket) {
   socket.set_option(asio::ip::tcp::no_delay(true), ec);
   if (auto tls = w.server_tls) {
     st.tls = true;
-    beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
+    beast::ssl_stream<asio::ip::tcp::socket> stream(std::move(socket), *tls);
     st.watch->client = &beast::get_lowest_layer(stream);
     st.watch->arm(w.shared.settings.limits.header_timeout);
     auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
     if (hec) co_return;
     co_await serve(st, stream);
   } else {
-    beast::tcp_stream stream(std::move(socket));
-    st.watch->client = &stream;
-    co_await serve(st, stream);
+    // Non-blocking: http_io reads and writes synchronously first when the socket is ready.
+    socket.non_blocking(true, ec);
+    st.watch->client = &socket;
+    co_await serve(st, socket);
   }
 }
 

@@ -8,7 +8,6 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -97,8 +96,8 @@ class basic_auth_cache {
 // scheme.
 struct io_watch {
   proxy::clock::time_point deadline = proxy::clock::time_point::max();
-  beast::tcp_stream* client = nullptr;
-  beast::tcp_stream* upstream = nullptr;
+  asio::ip::tcp::socket* client = nullptr;
+  asio::ip::tcp::socket* upstream = nullptr;
   bool timed_out = false;
   void arm(std::chrono::milliseconds d) {
     deadline = proxy::clock::now() + d;
@@ -120,8 +119,9 @@ struct worker {
   proxy::upstream_pool pool;
   std::uint64_t rr_cursor;
   basic_auth_cache basic_cache;
-  std::unordered_set<beast::tcp_stream*> idle_streams;  // keep-alive connections between requests
-  std::vector<std::weak_ptr<io_watch>> watches;         // one per open connection (sweeper)
+  std::unordered_set<asio::ip::tcp::socket*>
+      idle_streams;                              // keep-alive connections between requests
+  std::vector<std::weak_ptr<io_watch>> watches;  // one per open connection (sweeper)
 
   // API keys: this thread's Redis connection, the store on top of it, and its key cache.
   std::unique_ptr<keystore::redis_client> redis;

@@ -91,26 +91,20 @@ std::optional<std::string> framing_problem(const fields& f, unsigned version) {
   return std::nullopt;
 }
 
-void remove_hop_by_hop(fields& f) {
-  // Fields named by Connection are hop-by-hop too (RFC 9110 §7.6.1).
-  std::vector<std::string> named;
+std::vector<std::string_view> connection_named_fields(const fields& f) {
+  std::vector<std::string_view> named;
   auto [first, last] = f.equal_range(bhttp::field::connection);
   for (auto it = first; it != last; ++it)
-    for (auto token : bhttp::token_list{it->value()}) named.emplace_back(token);
-  for (auto& n : named) f.erase(n);
-  for (auto h : hop_by_hop) f.erase(h);
-  f.erase(bhttp::field::expect);
+    for (auto token : bhttp::token_list{it->value()})
+      named.emplace_back(token.data(), token.size());
+  return named;
 }
 
-void prepare_upstream_request(fields& f, const upstream_identity& id, std::string_view client_ip,
-                              std::string_view client_proto) {
-  remove_hop_by_hop(f);
-  for (auto h : identity_headers) f.erase(h);
-  if (!id.authorization.empty()) f.set(bhttp::field::authorization, id.authorization);
-  f.set("X-Forwarded-For", client_ip);
-  f.set("X-Forwarded-Proto", client_proto);
+bool is_hop_by_hop(std::string_view name, const std::vector<std::string_view>& connection_named) {
+  return std::any_of(hop_by_hop.begin(), hop_by_hop.end(),
+                     [&](std::string_view h) { return iequals(h, name); }) ||
+         std::any_of(connection_named.begin(), connection_named.end(),
+                     [&](std::string_view h) { return iequals(h, name); });
 }
-
-void prepare_client_response(fields& f) { remove_hop_by_hop(f); }
 
 }  // namespace esgate::http

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -17,7 +18,7 @@ constexpr auto stale_check_after = std::chrono::milliseconds(500);
 // A pooled connection is stale if the server closed it (readable EOF) or sent unsolicited bytes.
 // Peeking avoids writing a request into a connection that is already gone.
 bool is_stale(upstream_connection& c) {
-  auto& sock = c.lowest().socket();
+  auto& sock = c.lowest();
   if (!sock.is_open()) return true;
   char byte;
   ssize_t n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -26,6 +27,20 @@ bool is_stale(upstream_connection& c) {
   return !(errno == EAGAIN || errno == EWOULDBLOCK);  // error on the socket
 }
 }  // namespace
+
+socket_deadline::socket_deadline(tcp_socket& s, std::chrono::milliseconds d)
+    : timer_(s.get_executor()) {
+  timer_.expires_after(d);
+  timer_.async_wait([&s, alive = alive_](boost::system::error_code ec) {
+    boost::system::error_code ignored;
+    if (!ec && *alive) s.cancel(ignored);
+  });
+}
+
+socket_deadline::~socket_deadline() {
+  *alive_ = false;
+  timer_.cancel();
+}
 
 upstream_pool::upstream_pool(const node_set& nodes, std::shared_ptr<asio::ssl::context> tls,
                              pool_settings s)
@@ -56,28 +71,31 @@ asio::awaitable<std::pair<connection_ptr, boost::system::error_code>> upstream_p
   auto [rec, results] =
       co_await resolver.async_resolve(cfg.host, std::to_string(cfg.port), use_tuple);
   if (rec) co_return std::pair{connection_ptr{}, rec};
-  beast::tcp_stream stream(ex);
-  stream.expires_after(settings_.connect_timeout);
-  auto [ec, ep] = co_await stream.async_connect(results, use_tuple);
-  if (ec) co_return std::pair{connection_ptr{}, ec};
-  stream.socket().set_option(asio::ip::tcp::no_delay(true));
+  tcp_socket stream(ex);
+  {
+    socket_deadline deadline(stream, settings_.connect_timeout);
+    auto [ec, ep] = co_await asio::async_connect(stream, results, use_tuple);
+    if (ec) co_return std::pair{connection_ptr{}, ec};
+  }
+  boost::system::error_code ignored;
+  stream.set_option(asio::ip::tcp::no_delay(true), ignored);
   if (cfg.scheme != "https") {
-    stream.expires_never();
+    stream.non_blocking(true, ignored);  // the session writes and reads synchronously first
     auto c = std::make_unique<upstream_connection>(std::move(stream));
     c->node = node;
     co_return std::pair{std::move(c), boost::system::error_code{}};
   }
   auto c = std::make_unique<upstream_connection>(std::move(stream), *tls_);
   c->node = node;
-  auto& tls = std::get<beast::ssl_stream<beast::tcp_stream>>(c->stream);
+  auto& tls = std::get<tls_socket>(c->stream);
   if (!SSL_set_tlsext_host_name(tls.native_handle(), cfg.host.c_str()))
     co_return std::pair{connection_ptr{},
                         boost::system::error_code(static_cast<int>(::ERR_get_error()),
                                                   asio::error::get_ssl_category())};
   tls.set_verify_callback(asio::ssl::host_name_verification(cfg.host));
+  socket_deadline deadline(c->lowest(), settings_.connect_timeout);
   auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, use_tuple);
   if (hec) co_return std::pair{connection_ptr{}, hec};
-  c->lowest().expires_never();
   co_return std::pair{std::move(c), boost::system::error_code{}};
 }
 
@@ -85,7 +103,6 @@ void upstream_pool::release(connection_ptr c) {
   auto& idle = idle_[c->node];
   if (idle.size() >= settings_.max_idle_per_node) return;  // closes on destroy
   c->idle_since = clock::now();
-  c->lowest().expires_never();
   idle.push_back(std::move(c));
 }
 

@@ -1,11 +1,12 @@
 #pragma once
-// Header rules at the edge (threats.md A14, A15): strict request framing, hop-by-hop removal,
-// identity-header stripping, and the headers the gateway adds towards Elasticsearch.
+// Header rules at the edge (threats.md A14, A15): strict request framing, which fields are
+// hop-by-hop, which are identity headers a client may not pass on. wire.hpp applies them.
 // Included only by the session and tests: it pulls in Beast's fields.
 #include <boost/beast/http/fields.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace esgate::http {
 
@@ -18,24 +19,13 @@ using fields = boost::beast::http::fields;
 // Beast 1.81 accepts some of these (threats.md B2), so this runs before we trust its framing.
 std::optional<std::string> framing_problem(const fields& f, unsigned version);
 
-// Removes the hop-by-hop headers (RFC 9110 §7.6.1: Connection and the fields it names,
-// Keep-Alive, Proxy-*, TE, Trailer, Transfer-Encoding, Upgrade) and Expect, which the gateway
-// answers itself. Framing is re-applied by the caller from what the parser saw.
-void remove_hop_by_hop(fields& f);
+// Hop-by-hop fields (RFC 9110 §7.6.1: Connection, Keep-Alive, Proxy-*, TE, Trailer,
+// Transfer-Encoding, Upgrade) are never forwarded, nor the fields a message's Connection field
+// names. `connection_named` holds those names (from connection_named_fields).
+bool is_hop_by_hop(std::string_view name, const std::vector<std::string_view>& connection_named);
 
-struct upstream_identity {
-  std::string authorization;  // full header value towards Elasticsearch, empty = none
-};
-
-// Turns client request headers into upstream request headers: hop-by-hop and Expect removed, the
-// client's Authorization and every identity/impersonation header removed (the gateway owns backend
-// authentication), X-Forwarded-For / X-Forwarded-Proto set by the gateway (client-sent values are
-// untrusted and replaced), configured upstream credentials added.
-void prepare_upstream_request(fields& f, const upstream_identity& id, std::string_view client_ip,
-                              std::string_view client_proto);
-
-// Upstream response headers towards the client: hop-by-hop removed.
-void prepare_client_response(fields& f);
+// The field names listed in the message's Connection fields (views into `f`).
+std::vector<std::string_view> connection_named_fields(const fields& f);
 
 // True for identity or impersonation headers a client must never pass to Elasticsearch.
 bool is_identity_header(std::string_view name);

@@ -2,9 +2,10 @@
 // Keep-alive connections to the upstream nodes, one pool per I/O thread (no locks: a pool is
 // only touched from its own io_context). Included by the session only (pulls in Beast).
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <deque>
 #include <memory>
@@ -18,23 +19,41 @@ namespace esgate::proxy {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 
+// Plain sockets, not beast::tcp_stream: deadlines are kept by the session's watch (one per
+// connection, swept per thread) instead of a timer per operation.
+using tcp_socket = asio::ip::tcp::socket;
+using tls_socket = beast::ssl_stream<tcp_socket>;
+
 struct upstream_connection {
   std::size_t node = 0;
-  std::variant<beast::tcp_stream, beast::ssl_stream<beast::tcp_stream>> stream;
+  std::variant<tcp_socket, tls_socket> stream;
   beast::flat_buffer buffer;
   clock::time_point idle_since{};
   bool reused = false;  // came from the pool: a failure before any response byte may be staleness
 
-  explicit upstream_connection(beast::tcp_stream s) : stream(std::move(s)) {}
-  upstream_connection(beast::tcp_stream s, asio::ssl::context& ctx)
-      : stream(std::in_place_type<beast::ssl_stream<beast::tcp_stream>>, std::move(s), ctx) {}
-  beast::tcp_stream& lowest() {
-    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
-                      stream);
+  explicit upstream_connection(tcp_socket s) : stream(std::move(s)) {}
+  upstream_connection(tcp_socket s, asio::ssl::context& ctx)
+      : stream(std::in_place_type<tls_socket>, std::move(s), ctx) {}
+  tcp_socket& lowest() {
+    return std::visit([](auto& s) -> tcp_socket& { return beast::get_lowest_layer(s); }, stream);
   }
 };
 
 using connection_ptr = std::unique_ptr<upstream_connection>;
+
+// Cancels a socket's pending operations if they still run after `d`: connects, TLS handshakes and
+// the gateway's own metadata requests, which run outside a session's deadline watch.
+class socket_deadline {
+ public:
+  socket_deadline(tcp_socket& s, std::chrono::milliseconds d);
+  ~socket_deadline();
+  socket_deadline(const socket_deadline&) = delete;
+  socket_deadline& operator=(const socket_deadline&) = delete;
+
+ private:
+  asio::steady_timer timer_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // a fired wait may run later
+};
 
 struct pool_settings {
   std::chrono::milliseconds connect_timeout{2000};
