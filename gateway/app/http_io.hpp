@@ -29,23 +29,14 @@ inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 template <class Stream>
 inline constexpr bool is_plain_socket = std::is_same_v<Stream, asio::ip::tcp::socket>;
 
-// Reads what is available into `b`. A plain socket (non-blocking) is tried synchronously first:
-// bytes that are already there cost one syscall and no round trip through the scheduler.
+// Reads what is available into `b`. Always through the stream's async_read_some: Asio's reactor
+// remembers whether the socket was drained (it then waits for readiness rather than try a read
+// that fails). A synchronous read tried first failed on most requests, costing a syscall each.
 template <class Stream>
 asio::awaitable<error_code> read_more(Stream& s, beast::flat_buffer& b) {
   const std::size_t room = b.capacity() - b.size();
-  auto space = b.prepare(std::clamp<std::size_t>(room, 4096, 65536));
-  if constexpr (is_plain_socket<Stream>) {
-    error_code ec;
-    // Only on a non-blocking socket: a blocking one would stall the whole thread.
-    const std::size_t n =
-        s.non_blocking() ? s.read_some(space, ec) : (ec = asio::error::would_block, 0);
-    if (ec != asio::error::would_block) {
-      b.commit(n);
-      co_return ec;
-    }
-  }
-  auto [ec, n] = co_await s.async_read_some(space, use_tuple);
+  auto [ec, n] =
+      co_await s.async_read_some(b.prepare(std::clamp<std::size_t>(room, 4096, 65536)), use_tuple);
   b.commit(n);
   co_return ec;
 }
@@ -112,6 +103,8 @@ asio::awaitable<std::pair<error_code, std::size_t>> read_body_piece(
 }
 
 // Writes every byte of `buffers` (a gather write: one sendmsg for head and body when they fit).
+// A plain (non-blocking) socket is written synchronously first: there is almost always room in
+// the send buffer, and then the write costs no round trip through the scheduler.
 template <class Stream, class Buffers>
 asio::awaitable<error_code> write_all(Stream& s, const Buffers& buffers) {
   if constexpr (is_plain_socket<Stream>) {

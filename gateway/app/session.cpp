@@ -228,6 +228,9 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
   rp.header_limit(64 * 1024);
   if (fs.head) rp.skip(true);
   st.watch->arm(request_timeout);
+  // The answer cannot be there yet: let the thread's other work run first, so the read below
+  // usually finds it rather than failing once (EAGAIN) and then waiting.
+  if (conn.buffer.size() == 0) co_await asio::post(asio::use_awaitable);
   if (auto ec = co_await http_io::read_header(up, conn.buffer, rp); ec) {
     // A kept-alive connection the node closed just before our request arrived: safe to retry
     // only if the request had no body (nothing consumed from the client).
@@ -538,6 +541,7 @@ asio::awaitable<void> serve(session_state& st, Stream& stream) {
       if (w.shared.draining.load(std::memory_order_relaxed)) break;
       st.watch->arm(limits.idle_timeout);
       w.idle_streams.insert(&lowest);
+      co_await asio::post(asio::use_awaitable);  // as for the upstream's answer, see forward_once
       auto ec = co_await http_io::read_more(stream, buffer);
       w.idle_streams.erase(&lowest);
       if (ec) break;

@@ -42,8 +42,11 @@ void append_status_line(std::string& out, unsigned version, unsigned status,
   append_number(out, status);
   out.push_back(' ');
   if (reason.empty()) {
-    auto standard = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
-    reason = std::string_view(standard.data(), standard.size());
+    // The standard phrase; none for a status Beast does not know (Beast says "<unknown-status>").
+    if (bhttp::int_to_status(status) != bhttp::status::unknown) {
+      auto standard = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+      reason = std::string_view(standard.data(), standard.size());
+    }
   }
   out.append(reason);
   out.append("\r\n");

@@ -15,8 +15,9 @@ using fields = boost::beast::http::fields;
 // Rejects framing that a backend could read differently from us (request smuggling):
 // more than one Transfer-Encoding field, any coding other than exactly "chunked", TE together with
 // Content-Length, TE on HTTP/1.0, several Content-Length fields, a non-numeric Content-Length,
-// header names or values with control characters. Returns the client-facing reason, or nullopt.
-// Beast 1.81 accepts some of these (threats.md B2), so this runs before we trust its framing.
+// header values with control characters (Beast's parser already rejects bad names). Returns the
+// client-facing reason, or nullopt. Beast 1.81 accepts some of these (threats.md B2), so this runs
+// before we trust its framing.
 std::optional<std::string> framing_problem(const fields& f, unsigned version);
 
 // Hop-by-hop fields (RFC 9110 §7.6.1: Connection, Keep-Alive, Proxy-*, TE, Trailer,
