@@ -11,6 +11,7 @@
 #include "esgate/auth/secret_hash.hpp"
 #include "esgate/http/es_error.hpp"
 #include "esgate/observability/log.hpp"
+#include "offload.hpp"
 #include "worker.hpp"
 
 namespace esgate::app {
@@ -149,9 +150,8 @@ asio::awaitable<key_auth_outcome> authenticate_api_key(worker& w,
         const std::string stored = r.e->record.api_key_hash;
         bool ok;
         if (auth::is_slow_hash(stored)) {
-          co_await asio::post(w.shared.crypto_pool.get_executor(), asio::use_awaitable);
-          ok = auth::verify_secret(c.secret, stored);
-          co_await asio::post(w.ioc.get_executor(), asio::use_awaitable);
+          ok = co_await on_pool(w.shared.crypto_pool,
+                                [&c, &stored] { return auth::verify_secret(c.secret, stored); });
         } else {
           ok = auth::verify_secret(c.secret, stored);  // {SSHA256}: microseconds
         }

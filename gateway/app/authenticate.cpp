@@ -9,6 +9,7 @@
 #include "esgate/auth/password.hpp"
 #include "esgate/http/es_error.hpp"
 #include "esgate/observability/log.hpp"
+#include "offload.hpp"
 #include "worker.hpp"
 
 namespace esgate::app {
@@ -19,25 +20,31 @@ constexpr std::string_view failed_reason =
     "unable to authenticate with provided credentials and anonymous access is not allowed for this "
     "request";
 
+// A Basic user known and verified recently (cached digest): no bcrypt.
+std::optional<auth_outcome> basic_now(worker& w, const auth::basic_credentials& c) {
+  const auto& snapshot = w.security;
+  const config::user* u = snapshot->find_user(c.username);
+  if (!u) return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
+  const auto digest = w.shared.digester.digest(c.username, c.password);
+  if (w.basic_cache.contains(digest, snapshot->generation, proxy::coarse_now()))
+    return auth_outcome{snapshot->identity_of(u->username), {}};
+  return std::nullopt;
+}
+
 asio::awaitable<auth_outcome> authenticate_basic(worker& w, const auth::basic_credentials& c) {
+  if (auto known = basic_now(w, c)) co_return std::move(*known);
   auto snapshot = w.security;  // keep the snapshot alive across the hop to the crypto pool
   const config::user* u = snapshot->find_user(c.username);
   if (!u) co_return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
-  const auto digest = w.shared.digester.digest(c.username, c.password);
-  const auto now = proxy::clock::now();
-  if (w.basic_cache.contains(digest, snapshot->generation, now))
-    co_return auth_outcome{snapshot->identity_of(u->username), {}};
-
-  co_await asio::post(w.shared.crypto_pool.get_executor(), asio::use_awaitable);
-  const bool ok = auth::verify_password(c.password, u->password_hash);
-  co_await asio::post(w.ioc.get_executor(), asio::use_awaitable);
-
+  const bool ok = co_await on_pool(w.shared.crypto_pool, [&c, u] {
+    return auth::verify_password(c.password, u->password_hash);  // `snapshot` keeps `u` alive
+  });
   if (!ok) {
     spdlog::info("authentication failed for user [{}]", c.username);
     co_return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
   }
-  w.basic_cache.insert(digest, snapshot->generation,
-                       now + w.shared.settings.security.api_key.cache_ttl);
+  w.basic_cache.insert(w.shared.digester.digest(c.username, c.password), snapshot->generation,
+                       proxy::coarse_now() + w.shared.settings.security.api_key.cache_ttl);
   co_return auth_outcome{snapshot->identity_of(u->username), {}};
 }
 
@@ -60,14 +67,19 @@ void basic_auth_cache::insert(const auth::cache_digest& d, std::uint64_t generat
   entries_[d] = entry{generation, expiry};
 }
 
-asio::awaitable<auth_outcome> authenticate(worker& w, std::string_view authorization,
-                                           std::string_view target) {
-  auto creds = auth::parse_authorization(authorization);
+std::optional<auth_outcome> authenticate_now(worker& w, const auth::credentials& creds,
+                                             std::string_view target) {
   if (std::holds_alternative<auth::no_credentials>(creds))
-    co_return auth_outcome{nullptr,
-                           http::unauthenticated(http::missing_credentials_reason(target))};
+    return auth_outcome{nullptr, http::unauthenticated(http::missing_credentials_reason(target))};
   if (std::holds_alternative<auth::invalid_credentials>(creds))
-    co_return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
+    return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
+  if (auto* b = std::get_if<auth::basic_credentials>(&creds)) return basic_now(w, *b);
+  return std::nullopt;
+}
+
+asio::awaitable<auth_outcome> authenticate(worker& w, const auth::credentials& creds,
+                                           std::string_view target) {
+  if (auto known = authenticate_now(w, creds, target)) co_return std::move(*known);
   if (auto* b = std::get_if<auth::basic_credentials>(&creds))
     co_return co_await authenticate_basic(w, *b);
   auto key = co_await authenticate_api_key(w, std::get<auth::api_key_credentials>(creds));

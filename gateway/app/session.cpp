@@ -18,6 +18,7 @@
 #include "cluster_metadata.hpp"
 #include "esgate/admin/health.hpp"
 #include "esgate/admin/security_api.hpp"
+#include "esgate/auth/credentials.hpp"
 #include "esgate/auth/secret_hash.hpp"
 #include "esgate/es/authorize.hpp"
 #include "esgate/es/request_target.hpp"
@@ -26,6 +27,7 @@
 #include "esgate/http/wire.hpp"
 #include "esgate/observability/log.hpp"
 #include "http_io.hpp"
+#include "offload.hpp"
 #include "worker.hpp"
 
 #ifndef ESGATE_VERSION
@@ -76,30 +78,35 @@ asio::awaitable<error_code> write_gateway_response(session_state& st, Stream& st
   st.response_head.clear();
   http::append_gateway_response(st.response_head, r, version, keep_alive, head);
   st.watch->arm(st.w.shared.settings.limits.idle_timeout);
-  co_return co_await http_io::write_all(stream, asio::buffer(st.response_head));
+  const auto bytes = asio::buffer(st.response_head);
+  std::size_t written = 0;
+  error_code ec;
+  if (http_io::write_now(stream, bytes, written, ec)) co_return ec;
+  co_return co_await http_io::write_rest(stream, bytes, written);
 }
 
-// Sends one piece of a body, re-framed: raw for a known length, as one chunk when chunked (the
-// last piece also ends the chunked body). `head`, when not empty, goes out in the same write.
-template <class Stream>
-asio::awaitable<error_code> write_body_piece(session_state& st, Stream& out, std::string_view head,
-                                             const char* data, std::size_t size, bool chunked,
-                                             bool last) {
-  static constexpr std::string_view crlf = "\r\n", last_chunk = "0\r\n\r\n";
+// The buffers for one piece of a body, re-framed: raw for a known length, as one chunk when
+// chunked (the last piece also ends the chunked body). `head`, when not empty, goes first.
+struct framed_piece {
   std::array<asio::const_buffer, 5> parts;
   std::size_t count = 0;
-  if (!head.empty()) parts[count++] = asio::buffer(head.data(), head.size());
+  std::span<const asio::const_buffer> buffers() const { return {parts.data(), count}; }
+};
+
+framed_piece frame_piece(std::string& chunk_line, std::string_view head, const char* data,
+                         std::size_t size, bool chunked, bool last) {
+  static constexpr std::string_view crlf = "\r\n", last_chunk = "0\r\n\r\n";
+  framed_piece f;
+  if (!head.empty()) f.parts[f.count++] = asio::buffer(head.data(), head.size());
   if (chunked && size != 0) {
-    st.chunk_line.clear();
-    http::append_chunk_size(st.chunk_line, size);
-    parts[count++] = asio::buffer(st.chunk_line);
+    chunk_line.clear();
+    http::append_chunk_size(chunk_line, size);
+    f.parts[f.count++] = asio::buffer(chunk_line);
   }
-  if (size != 0) parts[count++] = asio::buffer(data, size);
-  if (chunked && size != 0) parts[count++] = asio::buffer(crlf.data(), crlf.size());
-  if (chunked && last) parts[count++] = asio::buffer(last_chunk.data(), last_chunk.size());
-  if (count == 0) co_return error_code{};
-  co_return co_await http_io::write_all(out,
-                                        std::span<const asio::const_buffer>(parts.data(), count));
+  if (size != 0) f.parts[f.count++] = asio::buffer(data, size);
+  if (chunked && size != 0) f.parts[f.count++] = asio::buffer(crlf.data(), crlf.size());
+  if (chunked && last) f.parts[f.count++] = asio::buffer(last_chunk.data(), last_chunk.size());
+  return f;
 }
 
 // Copies a body from `in` (parsed by `p`) to `out` piece by piece through a fixed buffer: bodies
@@ -118,17 +125,25 @@ asio::awaitable<relay_result> relay_body(session_state& st, In& in, beast::flat_
                                          std::chrono::milliseconds out_timeout) {
   char* buf = st.buffer();
   for (;;) {
-    std::size_t got = 0;
+    http_io::body_piece piece{buf, relay_buffer_size};
     if (!no_body && !p.is_done()) {
       st.watch->arm(in_timeout);
-      auto [ec, n] = co_await http_io::read_body_piece(in, in_buffer, p, buf, relay_buffer_size);
+      error_code ec;
+      if (!http_io::body_piece_now(in_buffer, p, piece, ec))
+        ec = co_await http_io::read_body_piece(in, in_buffer, p, piece);
       if (ec) co_return relay_result{ec, true};
-      got = n;
     }
     const bool last = no_body || p.is_done();
-    st.watch->arm(out_timeout);
-    auto ec = co_await write_body_piece(st, out, head, buf, got, chunked_out && !no_body, last);
-    if (ec) co_return relay_result{ec, false};
+    const auto framed =
+        frame_piece(st.chunk_line, head, buf, piece.size, chunked_out && !no_body, last);
+    if (framed.count != 0) {
+      st.watch->arm(out_timeout);
+      std::size_t written = 0;
+      error_code ec;
+      if (!http_io::write_now(out, framed.buffers(), written, ec))
+        ec = co_await http_io::write_rest(out, framed.buffers(), written);
+      if (ec) co_return relay_result{ec, false};
+    }
     head = {};
     if (last) co_return relay_result{};
   }
@@ -182,8 +197,14 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
   // the request can still be retried elsewhere).
   const bool bodyless = fs.req.is_done();
   st.watch->arm(request_timeout);
-  if (auto ec = co_await http_io::write_all(up, asio::buffer(st.request_head)); ec)
-    co_return attempt_result::retry;  // nothing of the body consumed yet
+  {
+    const auto bytes = asio::buffer(st.request_head);
+    std::size_t written = 0;
+    error_code ec;
+    if (!http_io::write_now(up, bytes, written, ec))
+      ec = co_await http_io::write_rest(up, bytes, written);
+    if (ec) co_return attempt_result::retry;  // nothing of the body consumed yet
+  }
   if (!bodyless) {
     if (fs.expect_continue && !fs.sent_continue) {
       // The client waits for this before sending its body (curl does for bodies over 1 MB).
@@ -306,7 +327,9 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
   for (std::size_t attempt = 0; attempt < shared.nodes.size() + 2; ++attempt) {
     auto node = shared.nodes.pick(w.rr_cursor, tried);
     if (!node) break;
-    auto [conn, ec] = co_await w.pool.acquire(*node);
+    auto conn = w.pool.take_idle(*node);
+    error_code ec;
+    if (!conn) std::tie(conn, ec) = co_await w.pool.connect(*node);
     if (ec) {
       spdlog::warn("upstream {} failed: {}", shared.nodes.node(*node).url, ec.message());
       shared.nodes.mark_down(*node);
@@ -387,10 +410,8 @@ asio::awaitable<http::gateway_response> serve_security_api(session_state& st,
       *w.key_store,
       w.shared.settings.security.api_key.hashing,
       [&w](std::string secret) -> asio::awaitable<std::string> {
-        co_await asio::post(w.shared.crypto_pool.get_executor(), asio::use_awaitable);
-        auto h = auth::hash_pbkdf2(secret);
-        co_await asio::post(w.ioc.get_executor(), asio::use_awaitable);
-        co_return h;
+        co_return co_await on_pool(w.shared.crypto_pool,
+                                   [&secret] { return auth::hash_pbkdf2(secret); });
       },
       snapshot->roles,
       [snapshot](std::string_view u) { return snapshot->find_user(u) != nullptr; },
@@ -448,12 +469,17 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
     co_return co_await answer(admin::health_response(in));
   }
 
-  auto outcome = co_await authenticate(w, req[bhttp::field::authorization], target);
-  if (!outcome.who) {
+  const auto authorization = req[bhttp::field::authorization];
+  const auto creds =
+      auth::parse_authorization(std::string_view(authorization.data(), authorization.size()));
+  auto outcome = authenticate_now(w, creds, target);
+  // (Not a ?: around co_await: g++ 12 destroys such temporaries twice.)
+  if (!outcome) outcome = co_await authenticate(w, creds, target);
+  if (!outcome->who) {
     shared.metrics.auth_failures.add();
-    co_return co_await answer(std::move(outcome.rejection));
+    co_return co_await answer(std::move(outcome->rejection));
   }
-  const policy::identity& who = *outcome.who;
+  const policy::identity& who = *outcome->who;
 
   if (path == "/_esgate/metrics") {
     if (!who.effective.has_cluster_privilege("monitor"))
@@ -550,7 +576,10 @@ asio::awaitable<void> serve(session_state& st, Stream& stream) {
     hp.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     hp.body_limit(limits.max_body_bytes);
     st.watch->arm(limits.header_timeout);
-    if (auto ec = co_await http_io::read_header(stream, buffer, hp); ec) {
+    error_code ec;
+    if (!http_io::parse_header_now(buffer, hp, ec))
+      ec = co_await http_io::read_header(stream, buffer, hp);
+    if (ec) {
       http::gateway_response r;
       if (st.watch->timed_out)
         r = http::es_error(408, "esgate_request_timeout_exception",

@@ -100,7 +100,7 @@ struct io_watch {
   asio::ip::tcp::socket* upstream = nullptr;
   bool timed_out = false;
   void arm(std::chrono::milliseconds d) {
-    deadline = proxy::clock::now() + d;
+    deadline = proxy::coarse_now() + d;
     timed_out = false;
   }
   void disarm() { deadline = proxy::clock::time_point::max(); }

@@ -48,8 +48,13 @@ upstream_pool::upstream_pool(const node_set& nodes, std::shared_ptr<asio::ssl::c
 
 asio::awaitable<std::pair<connection_ptr, boost::system::error_code>> upstream_pool::acquire(
     std::size_t node) {
+  if (auto c = take_idle(node)) co_return std::pair{std::move(c), boost::system::error_code{}};
+  co_return co_await connect(node);
+}
+
+connection_ptr upstream_pool::take_idle(std::size_t node) {
   auto& idle = idle_[node];
-  const auto now = clock::now();
+  const auto now = coarse_now();
   while (!idle.empty()) {
     connection_ptr c = std::move(idle.back());
     idle.pop_back();
@@ -58,9 +63,9 @@ asio::awaitable<std::pair<connection_ptr, boost::system::error_code>> upstream_p
     // by the server, and a bodyless request that meets one is retried anyway.
     if (now - c->idle_since > stale_check_after && is_stale(*c)) continue;
     c->reused = true;
-    co_return std::pair{std::move(c), boost::system::error_code{}};
+    return c;
   }
-  co_return co_await connect(node);
+  return nullptr;
 }
 
 asio::awaitable<std::pair<connection_ptr, boost::system::error_code>> upstream_pool::connect(
@@ -102,7 +107,7 @@ asio::awaitable<std::pair<connection_ptr, boost::system::error_code>> upstream_p
 void upstream_pool::release(connection_ptr c) {
   auto& idle = idle_[c->node];
   if (idle.size() >= settings_.max_idle_per_node) return;  // closes on destroy
-  c->idle_since = clock::now();
+  c->idle_since = coarse_now();
   idle.push_back(std::move(c));
 }
 

@@ -250,6 +250,30 @@ def test_wrong_password_is_not_forwarded_even_on_a_kept_alive_connection(gw):
     assert_not_forwarded(gw.stub, m)
 
 
+def test_bcrypt_runs_off_the_io_thread(make_gateway):
+    """With one I/O thread, a password being checked (bcrypt, cost 12: hundreds of ms) must not stall
+    other connections: health keeps answering while the check is in flight."""
+    gw = make_gateway(config={"threads": 1})
+    done = threading.Event()
+    result = {}
+
+    def wrong_password():
+        result["status"] = gw.raw("GET", "/", [("Authorization", basic("admin", "wrong-pw-" + marker()))],
+                                  user=None).status
+        done.set()
+
+    t = threading.Thread(target=wrong_password)
+    t.start()
+    answered_meanwhile = 0
+    while not done.is_set():
+        if gw.raw("GET", "/_esgate/health", user=None, timeout=10).status == 200 and not done.is_set():
+            answered_meanwhile += 1
+    t.join()
+    assert result["status"] == 401
+    # A blocked I/O thread answers at most around the edges of the check (measured: 2).
+    assert answered_meanwhile >= 10, f"health answered {answered_meanwhile} times during a bcrypt check"
+
+
 @pytest.mark.parametrize("method,path", [("GET", "/secret/_search"), ("PUT", "/books/_doc/{m}"),
                                          ("DELETE", "/books")])
 def test_non_superuser_is_denied_where_it_holds_no_privilege(gw, method, path):

@@ -2,6 +2,8 @@
 // The upstream Elasticsearch nodes and their health, shared by every I/O thread. Health is a few
 // atomics per node (no locks): a node that refuses connections is marked down for a back-off
 // period and skipped by the round-robin until then; the health prober marks it up again.
+#include <time.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -14,6 +16,15 @@
 namespace esgate::proxy {
 
 using clock = std::chrono::steady_clock;
+
+// steady_clock's time read from CLOCK_MONOTONIC_COARSE (same origin, a few ms resolution, no
+// timestamp-counter read): for deadlines swept every 200 ms and idle ages, read several times per
+// request, where the fine clock's cost showed in profiles.
+inline clock::time_point coarse_now() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return clock::time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+}
 
 class node_set {
  public:

@@ -69,6 +69,11 @@ class upstream_pool {
   // https nodes, bounded by connect_timeout). On failure returns the error and no connection.
   asio::awaitable<std::pair<connection_ptr, boost::system::error_code>> acquire(std::size_t node);
 
+  // The two halves of acquire, for a caller that avoids a coroutine call when an idle connection
+  // is there: take_idle (null when there is none), then connect.
+  connection_ptr take_idle(std::size_t node);
+  asio::awaitable<std::pair<connection_ptr, boost::system::error_code>> connect(std::size_t node);
+
   // Give back a connection whose last exchange completed cleanly and may be reused.
   void release(connection_ptr c);
 
@@ -76,7 +81,6 @@ class upstream_pool {
   void clear();
 
  private:
-  asio::awaitable<std::pair<connection_ptr, boost::system::error_code>> connect(std::size_t node);
   const node_set& nodes_;
   std::shared_ptr<asio::ssl::context> tls_;
   pool_settings settings_;
