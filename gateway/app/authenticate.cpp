@@ -2,6 +2,7 @@
 
 #include "api_key_auth.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -36,14 +37,37 @@ asio::awaitable<auth_outcome> authenticate_basic(worker& w, const auth::basic_cr
   auto snapshot = w.security;  // keep the snapshot alive across the hop to the crypto pool
   const config::user* u = snapshot->find_user(c.username);
   if (!u) co_return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
-  const bool ok = co_await on_pool(w.shared.crypto_pool, [&c, u] {
+  const auto digest = w.shared.digester.digest(c.username, c.password);
+
+  // The same user:password is being checked for another request of this thread (a pipeline's
+  // connections all arrive at once after a restart): wait for that check, do not run bcrypt again.
+  if (auto it = w.basic_checks.find(digest); it != w.basic_checks.end()) {
+    auto check = it->second;
+    co_await check->done.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (!check->ok) co_return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
+    co_return auth_outcome{snapshot->identity_of(u->username), {}};
+  }
+  auto check = std::make_shared<basic_check>(w.ioc);
+  w.basic_checks.emplace(digest, check);
+  struct end_check {  // wakes the waiters however the check ends
+    worker& w;
+    const auth::cache_digest& digest;
+    basic_check& check;
+    ~end_check() {
+      w.basic_checks.erase(digest);
+      check.done.cancel();
+    }
+  } end{w, digest, *check};
+
+  w.shared.metrics.password_checks.add();
+  check->ok = co_await on_pool(w.shared.crypto_pool, [&c, u] {
     return auth::verify_password(c.password, u->password_hash);  // `snapshot` keeps `u` alive
   });
-  if (!ok) {
+  if (!check->ok) {
     spdlog::info("authentication failed for user [{}]", c.username);
     co_return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
   }
-  w.basic_cache.insert(w.shared.digester.digest(c.username, c.password), snapshot->generation,
+  w.basic_cache.insert(digest, snapshot->generation,
                        proxy::coarse_now() + w.shared.settings.security.api_key.cache_ttl);
   co_return auth_outcome{snapshot->identity_of(u->username), {}};
 }

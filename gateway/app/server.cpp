@@ -197,6 +197,8 @@ gateway_metrics& gateway_metrics::get() {
       r.counter("esgate_connections_refused_total", "", "Connections refused at max_connections"),
       r.counter("esgate_reloads_total", "result=\"ok\"", "Policy/TLS reloads"),
       r.counter("esgate_reloads_total", "result=\"failed\"", "Policy/TLS reloads"),
+      r.counter("esgate_password_checks_total", "",
+                "bcrypt verifications run (Basic passwords not found in the cache)"),
   };
   return m;
 }

@@ -44,6 +44,7 @@ struct gateway_metrics {
   observability::metric& connections_refused;
   observability::metric& reloads_ok;
   observability::metric& reloads_failed;
+  observability::metric& password_checks;
   static gateway_metrics& get();
 };
 
@@ -66,6 +67,21 @@ struct shared_state {
 // A verified Basic login remembered as a keyed digest of user:password, so repeated requests skip
 // bcrypt; bounded in size and time, and tied to the security snapshot generation (a reload that
 // changes users drops it).
+struct digest_hash {
+  std::size_t operator()(const auth::cache_digest& d) const {
+    std::size_t h;
+    std::memcpy(&h, d.data(), sizeof h);
+    return h;
+  }
+};
+
+// A bcrypt check in progress: requests with the same user:password wait for it (single flight).
+struct basic_check {
+  explicit basic_check(asio::io_context& ioc) : done(ioc, proxy::clock::time_point::max()) {}
+  asio::steady_timer done;  // cancelled when the check ends
+  bool ok = false;
+};
+
 class basic_auth_cache {
  public:
   bool contains(const auth::cache_digest& d, std::uint64_t generation,
@@ -78,14 +94,7 @@ class basic_auth_cache {
     std::uint64_t generation;
     proxy::clock::time_point expiry;
   };
-  struct hash {
-    std::size_t operator()(const auth::cache_digest& d) const {
-      std::size_t h;
-      std::memcpy(&h, d.data(), sizeof h);
-      return h;
-    }
-  };
-  std::unordered_map<auth::cache_digest, entry, hash> entries_;
+  std::unordered_map<auth::cache_digest, entry, digest_hash> entries_;
   static constexpr std::size_t max_entries = 10000;
 };
 
@@ -119,6 +128,7 @@ struct worker {
   proxy::upstream_pool pool;
   std::uint64_t rr_cursor;
   basic_auth_cache basic_cache;
+  std::unordered_map<auth::cache_digest, std::shared_ptr<basic_check>, digest_hash> basic_checks;
   std::unordered_set<asio::ip::tcp::socket*>
       idle_streams;                              // keep-alive connections between requests
   std::vector<std::weak_ptr<io_watch>> watches;  // one per open connection (sweeper)

@@ -274,6 +274,39 @@ def test_bcrypt_runs_off_the_io_thread(make_gateway):
     assert answered_meanwhile >= 10, f"health answered {answered_meanwhile} times during a bcrypt check"
 
 
+def _password_checks(gw) -> int:
+    r = gw.get("/_esgate/metrics")
+    assert r.status_code == 200
+    m = re.search(r"^esgate_password_checks_total (\d+)$", r.text, re.M)
+    assert m, r.text
+    return int(m.group(1))
+
+
+def test_concurrent_requests_with_one_password_share_one_bcrypt_check(make_gateway):
+    """A pipeline's connections all arrive at once after a restart: one bcrypt check per
+    user:password (per I/O thread), not one per connection. Wrong passwords likewise."""
+    gw = make_gateway(config={"threads": 1})
+    before = _password_checks(gw)  # admin's own check happens here (and is then cached)
+    assert _password_checks(gw) == before
+
+    def burst(auth: str) -> list:
+        statuses = []
+        def one():
+            statuses.append(gw.raw("GET", "/books/_search", [("Authorization", auth)], user=None).status)
+        threads = [threading.Thread(target=one) for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return statuses
+
+    # authenticated and authorized (the stub has no books index, so it answers 404 itself)
+    assert burst(gw.auth_header("alice")) == [404] * 12
+    assert _password_checks(gw) == before + 1
+    assert burst(basic("alice", "not-alices-password")) == [401] * 12
+    assert _password_checks(gw) == before + 2
+
+
 @pytest.mark.parametrize("method,path", [("GET", "/secret/_search"), ("PUT", "/books/_doc/{m}"),
                                          ("DELETE", "/books")])
 def test_non_superuser_is_denied_where_it_holds_no_privilege(gw, method, path):
