@@ -9,6 +9,7 @@ RUN scripts/install-deps build && \
 FROM debian:12
 RUN apt-get update && apt-get install -y --no-install-recommends libboost-json1.81.0 \
       libboost-url1.81.0 libssl3 libyaml-cpp0.7 libhiredis0.14 libcrypt1 libre2-9 libspdlog1.10 \
+      libjemalloc2 \
       ca-certificates && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/bin/esgate /usr/local/bin/esgate
 COPY config/docker/ /etc/esgate/

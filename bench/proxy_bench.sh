@@ -73,10 +73,11 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Free loopback ports, chosen from a random start so concurrent runs rarely collide.
+# Free loopback ports, chosen from a random start so concurrent runs rarely collide, and below
+# the ephemeral range, where an outgoing connection may hold a port a moment later.
 taken=" "
 free_port() {
-  local p=$((20000 + RANDOM % 30000))
+  local p=$((20000 + RANDOM % 12000))  # below the ephemeral range (32768+): no clash with client ports
   while [[ $taken == *" $p "* ]] || [ -n "$(ss -Htln "( sport = :$p )")" ]; do p=$((p + 1)); done
   taken+="$p "
   echo "$p"

@@ -9,15 +9,12 @@
 
 namespace http = esgate::http;
 
+#include "http/make_fields.hpp"
+
 namespace {
 
-using field_list = std::vector<std::pair<std::string, std::string>>;
-
-http::fields make_fields(const field_list& list) {
-  http::fields f;
-  for (const auto& [name, value] : list) f.insert(name, value);
-  return f;
-}
+using http::test::field_list;
+using http::test::make_fields;
 
 struct framing_case {
   const char* name;

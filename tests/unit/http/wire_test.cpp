@@ -21,19 +21,17 @@ namespace http = esgate::http;
 namespace bhttp = boost::beast::http;
 namespace asio = boost::asio;
 
+#include "http/make_fields.hpp"
+
 namespace {
 
-using field_list = std::vector<std::pair<std::string, std::string>>;
+using http::test::field_list;
+using http::test::make_fields;
 
-http::fields make_fields(const field_list& list) {
-  http::fields f;
-  for (const auto& [name, value] : list) f.insert(name, value);
-  return f;
-}
-
-// Parses a complete request head; fails the test unless Beast consumes exactly all of it.
-bhttp::request<bhttp::empty_body> parse_request_head(const std::string& bytes) {
-  bhttp::request_parser<bhttp::empty_body> p;
+// Parses a complete head; fails the test unless Beast consumes exactly all of it.
+template <bool isRequest>
+bhttp::message<isRequest, bhttp::empty_body> parse_head(const std::string& bytes) {
+  bhttp::parser<isRequest, bhttp::empty_body> p;
   p.eager(false);
   boost::beast::error_code ec;
   auto n = p.put(asio::buffer(bytes), ec);
@@ -42,18 +40,14 @@ bhttp::request<bhttp::empty_body> parse_request_head(const std::string& bytes) {
   REQUIRE(p.is_header_done());
   CHECK(n == bytes.size());
   return p.release();
+}
+
+bhttp::request<bhttp::empty_body> parse_request_head(const std::string& bytes) {
+  return parse_head<true>(bytes);
 }
 
 bhttp::response<bhttp::empty_body> parse_response_head(const std::string& bytes) {
-  bhttp::response_parser<bhttp::empty_body> p;
-  p.eager(false);
-  boost::beast::error_code ec;
-  auto n = p.put(asio::buffer(bytes), ec);
-  INFO(bytes);
-  REQUIRE_FALSE(ec);
-  REQUIRE(p.is_header_done());
-  CHECK(n == bytes.size());
-  return p.release();
+  return parse_head<false>(bytes);
 }
 
 // Values of every field called `name` (any case), in order.
