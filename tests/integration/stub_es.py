@@ -21,6 +21,7 @@ import itertools
 import json
 import socket
 import socketserver
+import ssl
 import threading
 import time
 import urllib.parse
@@ -360,8 +361,10 @@ def _send_simple(conn: _Conn, status: int, body: Any, close: bool = False) -> No
 
 
 class StubES:
-    def __init__(self, port: int = 0, host: str = "127.0.0.1", start: bool = True):
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", start: bool = True,
+                 tls: Optional["ssl.SSLContext"] = None):
         self.host = host
+        self.tls = tls                       # serve HTTPS with this server context
         self.port = port
         self.requests: list = []
         self.partial_heads: list = []        # bytes that never formed a full request head
@@ -389,11 +392,19 @@ class StubES:
             return
         self._stopping = threading.Event()
 
+        tls = self.tls
+
         class _Server(socketserver.ThreadingTCPServer):
             allow_reuse_address = True
             daemon_threads = True
             block_on_close = False
             request_queue_size = 128
+
+            def get_request(self):
+                sock, addr = super().get_request()
+                if tls is not None:  # the handshake runs on first use, in the connection's thread
+                    sock = tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+                return sock, addr
 
         deadline = time.monotonic() + 5
         while True:

@@ -17,6 +17,7 @@ import requests
 from conftest import UPSTREAM_PASSWORD, UPSTREAM_USER, Gateway
 from helpers import (RawConnection, StopWaiting, basic, esgate_missing_reason, marker, requests_carrying,
                      wait_until)
+from stub_es import StubES
 
 pytestmark = pytest.mark.skipif(esgate_missing_reason() is not None, reason=esgate_missing_reason() or "")
 
@@ -298,3 +299,27 @@ def test_mutual_tls_requires_a_client_certificate_signed_by_client_ca(make_gatew
     r = requests.get(https_url(gw, f"/?m={m}"), verify=crt, cert=client, timeout=10)
     assert r.status_code == 401
     assert not requests_carrying(gw.stub, m)
+
+
+def test_https_upstream_nodes_are_verified_and_proxied(make_gateway, tmp_path):
+    """An https:// node: esgate verifies its certificate against upstream.tls.ca (name included) and
+    proxies over TLS; a gateway that does not trust the certificate sends nothing and answers 502."""
+    crt, key = self_signed(str(tmp_path), "es")
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(crt, key)
+    stub = StubES(tls=server_ctx)
+    make_gateway.own_stubs.append(stub)
+    node = f"https://localhost:{stub.port}"
+
+    gw = make_gateway(upstreams=[node], config={"upstream": {"tls": {"ca": crt}}})
+    m = marker()
+    r = gw.get(f"/?m={m}")
+    assert r.status_code == 200, r.text
+    got = requests_carrying(stub, m)
+    assert len(got) == 1 and got[0].header("Authorization") == basic(UPSTREAM_USER, UPSTREAM_PASSWORD)
+
+    untrusting = make_gateway(upstreams=[node])  # system CAs only: the self-signed node is refused
+    m2 = marker()
+    r = untrusting.get(f"/?m={m2}")
+    assert r.status_code == 502, r.text
+    assert requests_carrying(stub, m2) == []
