@@ -43,7 +43,7 @@ namespace {
 
 using http_io::use_tuple;
 using client_parser = bhttp::request_parser<bhttp::buffer_body>;
-constexpr std::size_t relay_buffer_size = 64 * 1024;
+constexpr std::size_t relay_buffer_size = relay_buffers::size;
 
 struct session_state {
   session_state(worker& wk, std::string ip) : w(wk), client_ip(std::move(ip)) {}
@@ -51,12 +51,16 @@ struct session_state {
   std::string client_ip;
   bool tls = false;
   std::shared_ptr<io_watch> watch = std::make_shared<io_watch>();
-  std::unique_ptr<char[]> relay_buffer;  // allocated on the first proxied body
   // Message heads and chunk size lines, rebuilt per request in buffers that keep their capacity.
   std::string request_head, response_head, chunk_line;
+  // The body relay buffer, borrowed from the worker only while a request is forwarded.
+  std::unique_ptr<char[]> relay_buffer;
   char* buffer() {
-    if (!relay_buffer) relay_buffer = std::make_unique<char[]>(relay_buffer_size);
+    if (!relay_buffer) relay_buffer = w.buffers.take();
     return relay_buffer.get();
+  }
+  void return_buffer() {
+    if (relay_buffer) w.buffers.give(std::move(relay_buffer));
   }
 };
 
@@ -552,7 +556,9 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
     http::add_standard_headers(r);
     co_return co_await answer(std::move(r));
   }
-  co_return co_await forward(st, stream, buffer, hp, keep_alive, d.upstream_target);
+  const bool keep = co_await forward(st, stream, buffer, hp, keep_alive, d.upstream_target);
+  st.return_buffer();  // an idle connection holds no relay buffer
+  co_return keep;
 }
 
 template <class Stream>

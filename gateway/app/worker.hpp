@@ -67,6 +67,27 @@ struct shared_state {
 // A verified Basic login remembered as a keyed digest of user:password, so repeated requests skip
 // bcrypt; bounded in size and time, and tied to the security snapshot generation (a reload that
 // changes users drops it).
+// Relay buffers for bodies, lent to a request while it streams and given back after, so memory
+// follows the requests in flight rather than the open connections (10,000 idle keep-alive clients
+// hold none). A few are kept for reuse.
+class relay_buffers {
+ public:
+  static constexpr std::size_t size = 64 * 1024;
+  std::unique_ptr<char[]> take() {
+    if (free_.empty()) return std::make_unique<char[]>(size);
+    auto b = std::move(free_.back());
+    free_.pop_back();
+    return b;
+  }
+  void give(std::unique_ptr<char[]> b) {
+    if (free_.size() < max_free) free_.push_back(std::move(b));
+  }
+
+ private:
+  static constexpr std::size_t max_free = 32;
+  std::vector<std::unique_ptr<char[]>> free_;
+};
+
 struct digest_hash {
   std::size_t operator()(const auth::cache_digest& d) const {
     std::size_t h;
@@ -128,6 +149,7 @@ struct worker {
   proxy::upstream_pool pool;
   std::uint64_t rr_cursor;
   basic_auth_cache basic_cache;
+  relay_buffers buffers;
   std::unordered_map<auth::cache_digest, std::shared_ptr<basic_check>, digest_hash> basic_checks;
   std::unordered_set<asio::ip::tcp::socket*>
       idle_streams;                              // keep-alive connections between requests
