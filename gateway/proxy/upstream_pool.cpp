@@ -105,6 +105,9 @@ asio::awaitable<std::pair<connection_ptr, boost::system::error_code>> upstream_p
 }
 
 void upstream_pool::release(connection_ptr c) {
+  // Bytes after the response belong to no request: reusing the connection would answer the next
+  // request with them (response desync). Close it instead.
+  if (c->buffer.size() != 0) return;
   auto& idle = idle_[c->node];
   if (idle.size() >= settings_.max_idle_per_node) return;  // closes on destroy
   c->idle_since = coarse_now();

@@ -122,6 +122,7 @@ class CannedResponse:
     method: Optional[str] = None     # only for this method (None = any)
     times: Optional[int] = None      # only the next N matching requests (None = forever)
     handler: Optional[Callable] = None  # fn(stub, Recorded) -> (status, body, headers) overrides the rest
+    trailing: bytes = b""            # raw bytes sent right after the body, in the same write (a lying node)
 
 
 class _Stop(Exception):
@@ -606,7 +607,8 @@ class StubES:
             conn.send(_response_head(canned.status, headers))
             if not head_only:
                 for i in range(0, len(data), 1 << 20):
-                    conn.send(data[i: i + (1 << 20)])
+                    last = i + (1 << 20) >= len(data)
+                    conn.send(data[i: i + (1 << 20)] + (canned.trailing if last else b""))
         return close
 
 

@@ -250,6 +250,22 @@ def test_wrong_password_is_not_forwarded_even_on_a_kept_alive_connection(gw):
     assert_not_forwarded(gw.stub, m)
 
 
+def test_bytes_after_an_upstream_response_never_answer_another_request(gw):
+    """A node that sends more than its Content-Length (a forged second response here): the extra bytes
+    are not kept for the next request on that pooled connection."""
+    forged = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nX-Elastic-Product: Elasticsearch\r\n\r\nforged"
+    gw.stub.set_response("/lying", body=b"ok", trailing=forged)
+    auth = [("Authorization", gw.auth_header("admin"))]
+    with gw.connect() as c:
+        r = c.request("GET", "/lying", auth)
+        assert r.status == 200 and r.body == b"ok"
+        for _ in range(3):  # whichever pooled connection serves them
+            m = marker()
+            r = c.request("GET", f"/books/_doc/{m}", auth)
+            assert r.body != b"forged"
+            assert len(requests_carrying(gw.stub, m)) == 1
+
+
 def test_bcrypt_runs_off_the_io_thread(make_gateway):
     """With one I/O thread, a password being checked (bcrypt, cost 12: hundreds of ms) must not stall
     other connections: health keeps answering while the check is in flight."""
