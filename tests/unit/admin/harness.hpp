@@ -80,4 +80,27 @@ class harness {
 // Every string stored under `prefix` in Redis (keys, values, set members, zset members).
 std::vector<std::string> dump_redis(const std::string& prefix);
 
+// Runs `f(h)` in a fresh harness on its own io_context (30 s limit).
+template <class F>
+void with_harness(F f, config::key_hashing hashing = config::key_hashing::ssha256) {
+  using namespace std::chrono_literals;
+  run_async(
+      [&](boost::asio::io_context& ioc) -> boost::asio::awaitable<void> {
+        harness h(ioc, hashing);
+        co_await f(h);
+      },
+      30s);
+}
+
+// The ids in a get/query reply's "api_keys", in order.
+inline std::vector<std::string> ids_of(const reply& r) {
+  std::vector<std::string> out;
+  for (const auto& k : r.obj().at("api_keys").as_array()) out.emplace_back(k.at("id").as_string());
+  return out;
+}
+
+inline std::string id_of(const json::object& o) { return std::string(o.at("id").as_string()); }
+
+using list = std::vector<std::string>;
+
 }  // namespace esgate::admin::test

@@ -11,26 +11,6 @@ namespace json = boost::json;
 
 namespace {
 
-template <class F>
-void with_harness(F f) {
-  run_async(
-      [&](asio::io_context& ioc) -> asio::awaitable<void> {
-        harness h(ioc);
-        co_await f(h);
-      },
-      30s);
-}
-
-std::vector<std::string> ids_of(const reply& r) {
-  std::vector<std::string> out;
-  for (const auto& k : r.obj().at("api_keys").as_array()) out.emplace_back(k.at("id").as_string());
-  return out;
-}
-
-std::string id_of(const json::object& o) { return std::string(o.at("id").as_string()); }
-
-using list = std::vector<std::string>;
-
 constexpr const char* own_roles = "[manage_own_api_key,manage_api_key,manage_security,all]";
 constexpr const char* any_roles = "[manage_api_key,manage_security,all]";
 // get and query are also granted by read_security (CLPRIV).

@@ -15,25 +15,9 @@ namespace json = boost::json;
 
 namespace {
 
-template <class F>
-void with_harness(F f, config::key_hashing hashing = config::key_hashing::ssha256) {
-  run_async(
-      [&](asio::io_context& ioc) -> asio::awaitable<void> {
-        harness h(ioc, hashing);
-        co_await f(h);
-      },
-      30s);
-}
-
 std::vector<std::string> keys_of(const json::object& o) {
   std::vector<std::string> out;
   for (const auto& kv : o) out.emplace_back(kv.key());
-  return out;
-}
-
-std::vector<std::string> ids_of(const reply& r) {
-  std::vector<std::string> out;
-  for (const auto& k : r.obj().at("api_keys").as_array()) out.emplace_back(k.at("id").as_string());
   return out;
 }
 
@@ -43,8 +27,6 @@ std::vector<std::string> strings(const json::value& v) {
   std::sort(out.begin(), out.end());
   return out;
 }
-
-using list = std::vector<std::string>;
 
 }  // namespace
 

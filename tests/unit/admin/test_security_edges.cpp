@@ -8,29 +8,7 @@ using namespace esgate::admin::test;
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-namespace {
-
-template <class F>
-void with_harness(F f) {
-  run_async(
-      [&](asio::io_context& ioc) -> asio::awaitable<void> {
-        harness h(ioc);
-        co_await f(h);
-      },
-      30s);
-}
-
-std::vector<std::string> ids_of(const reply& r) {
-  std::vector<std::string> out;
-  for (const auto& k : r.obj().at("api_keys").as_array()) out.emplace_back(k.at("id").as_string());
-  return out;
-}
-
-std::string id_of(const json::object& o) { return std::string(o.at("id").as_string()); }
-
-using list = std::vector<std::string>;
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("create: PUT works like POST; null fields mean absent", "[admin][redis]") {
   with_harness([](harness& h) -> asio::awaitable<void> {

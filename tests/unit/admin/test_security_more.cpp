@@ -14,7 +14,8 @@ namespace json = boost::json;
 namespace {
 
 template <class F>
-void with_harness(F f) {
+// Like with_harness, and `f` also gets the io_context (concurrent calls spawned on it).
+void with_harness_io(F f) {
   run_async(
       [&](asio::io_context& ioc) -> asio::awaitable<void> {
         harness h(ioc);
@@ -23,20 +24,16 @@ void with_harness(F f) {
       30s);
 }
 
-std::string id_of(const json::object& o) { return std::string(o.at("id").as_string()); }
-
 bool has_header(const reply& r, std::string_view name, std::string_view value) {
   for (const auto& [k, v] : r.raw.headers)
     if (k == name && v == value) return true;
   return false;
 }
 
-using list = std::vector<std::string>;
-
 }  // namespace
 
 TEST_CASE("concurrent updates of one key all land (compare-and-set retries)", "[admin][redis]") {
-  with_harness([](harness& h, asio::io_context& ioc) -> asio::awaitable<void> {
+  with_harness_io([](harness& h, asio::io_context& ioc) -> asio::awaitable<void> {
     const auto alice = h.user("alice");
     const auto id = id_of(co_await h.create(alice, R"({"name":"k"})"));
     constexpr int n = 4;
@@ -63,7 +60,7 @@ TEST_CASE("concurrent updates of one key all land (compare-and-set retries)", "[
 }
 
 TEST_CASE("concurrent invalidations report each key once", "[admin][redis]") {
-  with_harness([](harness& h, asio::io_context& ioc) -> asio::awaitable<void> {
+  with_harness_io([](harness& h, asio::io_context& ioc) -> asio::awaitable<void> {
     const auto admin = h.user("admin");
     const auto id = id_of(co_await h.create(admin, R"({"name":"k"})"));
     std::vector<std::size_t> invalidated;
@@ -85,7 +82,7 @@ TEST_CASE("concurrent invalidations report each key once", "[admin][redis]") {
 }
 
 TEST_CASE("key-created keys: an empty creator records an empty limited_by_key", "[admin][redis]") {
-  with_harness([](harness& h, asio::io_context&) -> asio::awaitable<void> {
+  with_harness_io([](harness& h, asio::io_context&) -> asio::awaitable<void> {
     const auto parent =
         co_await h.key(id_of(co_await h.create(h.user("alice"), R"({"name":"p"})")));
     auto child = co_await h.create(parent, R"({"name":"c"})");
@@ -102,7 +99,7 @@ TEST_CASE("key-created keys: an empty creator records an empty limited_by_key", 
 
 TEST_CASE("key-created keys: inheriting from a key limited twice keeps both layers",
           "[admin][redis]") {
-  with_harness([](harness& h, asio::io_context&) -> asio::awaitable<void> {
+  with_harness_io([](harness& h, asio::io_context&) -> asio::awaitable<void> {
     const auto alice = h.user("alice");
     const auto k1 =
         co_await h.key(id_of(co_await h.create(alice, R"({"name":"k1","role_descriptors":{
@@ -133,7 +130,7 @@ TEST_CASE("key-created keys: inheriting from a key limited twice keeps both laye
 }
 
 TEST_CASE("every response carries the Elasticsearch product and JSON headers", "[admin][redis]") {
-  with_harness([](harness& h, asio::io_context&) -> asio::awaitable<void> {
+  with_harness_io([](harness& h, asio::io_context&) -> asio::awaitable<void> {
     const auto dave = h.user("dave");
     for (auto [method, target, body] :
          {std::tuple{"GET", "/_security/_authenticate", ""},
@@ -151,7 +148,7 @@ TEST_CASE("every response carries the Elasticsearch product and JSON headers", "
 }
 
 TEST_CASE("OPTIONS lists the methods; 405 names the uri", "[admin][redis]") {
-  with_harness([](harness& h, asio::io_context&) -> asio::awaitable<void> {
+  with_harness_io([](harness& h, asio::io_context&) -> asio::awaitable<void> {
     auto o = co_await h.call("OPTIONS", "/_security/_query/api_key", "", h.user("dave"));
     CHECK(o.status == 200);
     CHECK(has_header(o, "Allow", "POST,GET"));
@@ -167,7 +164,7 @@ TEST_CASE("OPTIONS lists the methods; 405 names the uri", "[admin][redis]") {
 
 TEST_CASE("with_limited_by of a superuser's key shows the built-in superuser role",
           "[admin][redis]") {
-  with_harness([](harness& h, asio::io_context&) -> asio::awaitable<void> {
+  with_harness_io([](harness& h, asio::io_context&) -> asio::awaitable<void> {
     const auto admin = h.user("admin");
     const auto id = id_of(co_await h.create(admin, R"({"name":"k"})"));
     auto r = co_await h.call("GET", "/_security/api_key?with_limited_by&id=" + id, "", admin);
@@ -180,7 +177,7 @@ TEST_CASE("with_limited_by of a superuser's key shows the built-in superuser rol
 }
 
 TEST_CASE("update: expiration 0 expires the key at once", "[admin][redis]") {
-  with_harness([](harness& h, asio::io_context&) -> asio::awaitable<void> {
+  with_harness_io([](harness& h, asio::io_context&) -> asio::awaitable<void> {
     const auto alice = h.user("alice");
     const auto id = id_of(co_await h.create(alice, R"({"name":"k"})"));
     auto r = co_await h.call("PUT", "/_security/api_key/" + id, R"({"expiration":"0"})", alice);
@@ -193,7 +190,7 @@ TEST_CASE("update: expiration 0 expires the key at once", "[admin][redis]") {
 }
 
 TEST_CASE("query: paging past the end keeps the total", "[admin][redis]") {
-  with_harness([](harness& h, asio::io_context&) -> asio::awaitable<void> {
+  with_harness_io([](harness& h, asio::io_context&) -> asio::awaitable<void> {
     const auto admin = h.user("admin");
     for (int i = 0; i < 3; ++i) co_await h.create(admin, R"({"name":"k"})");
     auto r = co_await h.call("POST", "/_security/_query/api_key", R"({"from":5,"size":5})", admin);
@@ -202,7 +199,7 @@ TEST_CASE("query: paging past the end keeps the total", "[admin][redis]") {
 }
 
 TEST_CASE("_has_privileges for an API key holding manage_own_api_key", "[admin][redis]") {
-  with_harness([](harness& h, asio::io_context&) -> asio::awaitable<void> {
+  with_harness_io([](harness& h, asio::io_context&) -> asio::awaitable<void> {
     const auto key = co_await h.key(id_of(co_await h.create(h.user("alice"), R"({"name":"k"})")));
     auto r = co_await h.call("POST", "/_security/user/alice/_has_privileges",
                              R"({"cluster":["manage_own_api_key","manage_api_key"]})", key);
@@ -214,7 +211,7 @@ TEST_CASE("_has_privileges for an API key holding manage_own_api_key", "[admin][
 }
 
 TEST_CASE("GET by id returns invalidated keys with their invalidation time", "[admin][redis]") {
-  with_harness([](harness& h, asio::io_context&) -> asio::awaitable<void> {
+  with_harness_io([](harness& h, asio::io_context&) -> asio::awaitable<void> {
     const auto carol = h.user("carol");
     const auto id = id_of(co_await h.create(h.user("alice"), R"({"name":"k"})"));
     h.now += 5000;
