@@ -63,12 +63,6 @@ bool may_auto_create(std::string_view action) {
   return action.starts_with("indices:data/write/index") || action == "indices:data/write/update";
 }
 
-bool exists(const cluster_metadata& md, std::string_view name) {
-  const auto in = [&](const std::vector<std::string>& v) {
-    return std::find(v.begin(), v.end(), name) != v.end();
-  };
-  return in(md.indices) || in(md.aliases) || in(md.data_streams);
-}
 
 // Requests whose body names their own targets (bulk items, mget docs, msearch headers, reindex
 // source/dest, SQL FROM...) while the gateway does not scan bodies yet (threats.md A1, A11, A12):
@@ -92,13 +86,6 @@ std::string body_denial(const endpoint& ep, const policy::identity& who) {
   return "action [" + std::string(ep.action) + "] is unauthorized for " + who.subject() +
          ": requests whose body names their targets (bulk, mget, msearch...) are not "
          "authorized by esgate yet";
-}
-
-std::string context_denial(const endpoint& ep, const policy::identity& who) {
-  return "action [" + std::string(ep.action) + "] is unauthorized for " + who.subject() + ": " +
-         std::string(to_string(ep.context)) +
-         " continuations belong to the gateway's upstream identity and are not authorized by "
-         "esgate yet";
 }
 
 // One expression-carrying path parameter of the route being forwarded.
@@ -323,7 +310,7 @@ class index_authorizer {
   std::optional<authz_decision> check_auto_create(std::string_view name) const {
     if (p_.allows_index(k_auto_create, name)) return std::nullopt;
     if (r_.metadata == nullptr) return make(kind::need_metadata, 0, {}, {});
-    if (exists(*r_.metadata, name)) return std::nullopt;
+    if (detail::name_exists(*r_.metadata, name)) return std::nullopt;
     return deny(detail::index_denial(k_auto_create, r_.who, {name}));
   }
 
@@ -380,16 +367,41 @@ authz_decision authorize_index(const authz_request& r, const route_match& m,
   return d;
 }
 
+// A request on an existing context: allowed here, bound to its opener by the session.
+authz_decision continuation(const authz_request& r, const route_match& m, const endpoint& ep) {
+  authz_decision d = allow(build_upstream_target(r.target));
+  d.continues = ep.context;
+  if (!ep.context_param.empty()) d.context_id = std::string(m.param(ep.context_param).value_or(""));
+  return d;
+}
+
+// Bodies the session reads and authorizes item by item (body_authorize.hpp).
+bool inspected_body(body_targets b) {
+  return b == body_targets::bulk || b == body_targets::msearch || b == body_targets::docs ||
+         b == body_targets::reindex;
+}
+
+bool reads_with_query(const endpoint& ep, std::string_view action) {
+  return ep.kind == endpoint_kind::index &&
+         (action.starts_with("indices:data/read/") || action.ends_with("/byquery"));
+}
+
 authz_decision authorize_name_only(const authz_request& r, const route_match& m,
                                    std::string_view action) {
   const endpoint& ep = *m.ep;
   const auto& p = r.who.effective;
-  // `POST /_sql` may carry a cursor in its body: the body rule below decides for it.
-  if (ep.context != context_kind::none && ep.context != context_kind::sql_cursor)
-    return deny(context_denial(ep, r.who));
   if (!p.allows_index_action_somewhere(action))
     return deny(detail::index_action_denial(action, r.who));
+  // `POST /_sql` may carry a cursor in its body: the body rule below decides for it.
+  if (ep.context != context_kind::none && ep.context != context_kind::sql_cursor)
+    return continuation(r, m, ep);
   const bool body_ok = unscanned_body_allowed(ep, p);
+  if (!body_ok && inspected_body(ep.body) && ep.name != "simulate.ingest") {
+    // The path's index is only the items' default: each item is authorized on its own target.
+    authz_decision a = allow(build_upstream_target(r.target));
+    a.inspect = ep.body;
+    return a;
+  }
   if (!ep.index_param.empty() && m.param(ep.index_param)) {
     index_authorizer az(r, m, action);
     // Without the power to forward the body, a pattern in the URL is not worth a metadata fetch.
@@ -402,6 +414,7 @@ authz_decision authorize_name_only(const authz_request& r, const route_match& m,
   if (!body_ok) return deny(body_denial(ep, r.who));
   return allow(build_upstream_target(r.target));
 }
+
 
 }  // namespace
 
@@ -448,11 +461,22 @@ authz_decision authorize(const authz_request& r) {
       return finish(allow(uri));
     case endpoint_kind::cluster:
       if (!p.allows_cluster(action)) return finish(deny(detail::cluster_denial(action, r.who)));
+      if (ep.context != context_kind::none) return finish(continuation(r, m, ep));
       return finish(allow(uri));
     case endpoint_kind::always:
+      if (ep.context != context_kind::none && ep.context != context_kind::sql_cursor)
+        return finish(continuation(r, m, ep));
       return finish(allow(uri));
-    case endpoint_kind::index:
-      return finish(authorize_index(r, m, action));
+    case endpoint_kind::index: {
+      auto d = authorize_index(r, m, action);
+      // Search bodies are read for a `pit` (bound to its opener) and, for identities that may
+      // not read everything, for queries that read other indices.
+      d.check_query_body = d.k == kind::allow &&
+                           ((reads_with_query(ep, action) &&
+                             !p.has_index_privilege("read", "*", true)) ||
+                            ep.body == body_targets::pit);
+      return finish(std::move(d));
+    }
     case endpoint_kind::index_name_only:
       return finish(authorize_name_only(r, m, action));
     case endpoint_kind::served:

@@ -23,6 +23,9 @@ std::vector<std::string_view> resolve_names(const std::vector<index_item>& expre
                                             const std::function<bool(std::string_view)>& authorized,
                                             expand_wildcards expand, name_domain domain);
 
+// Whether an index, alias or data stream of that name exists.
+bool name_exists(const cluster_metadata& metadata, std::string_view name);
+
 // The route that spells an omitted expression parameter out (`/_cat/indices` ->
 // `/_cat/indices/{index}`), or null.
 struct insert_variant {

@@ -91,6 +91,13 @@ std::string join(const std::vector<std::string>& v) {
 
 }  // namespace
 
+bool name_exists(const cluster_metadata& md, std::string_view name) {
+  const auto in = [&](const std::vector<std::string>& v) {
+    return std::find(v.begin(), v.end(), name) != v.end();
+  };
+  return in(md.indices) || in(md.aliases) || in(md.data_streams);
+}
+
 const std::vector<std::string_view>& family_path_params(const endpoint& ep) {
   return families()[index_of(ep)].params;
 }

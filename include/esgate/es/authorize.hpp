@@ -31,11 +31,14 @@
 //     ES wording), destructive ones (delete/close index, add block) refuse them too
 //     (ES action.destructive_requires_name=true). Writes that would auto-create a missing index
 //     also need indices:admin/auto_create on it (§6), checked against `metadata`.
-//  6. `index_name_only` endpoints (bulk, mget, msearch, reindex, sql, ...): the body names targets
-//     the gateway cannot see yet, see unscanned_body_allowed() in authorize.cpp.
-//  7. Context continuations (scroll, async search/eql/esql/sql results): the context belongs to
-//     the gateway's upstream identity, so they are denied to non-superusers until contexts are
-//     bound to keys (A13). Clear scroll / close PIT / close SQL cursor stay allowed (`always`).
+//  6. `index_name_only` endpoints (bulk, mget, msearch, reindex, sql, ...): the action is checked
+//     by name (ES's shouldAuthorizeIndexActionNameOnly), then bulk/msearch/docs/reindex bodies
+//     are allowed with `inspect` set: the session authorizes every item (body_authorize.hpp).
+//     Bodies the gateway cannot read (SQL, ES|QL, opaque) need the privileges on every index,
+//     see unscanned_body_allowed() in authorize.cpp.
+//  7. Context continuations (scroll, async search/eql/esql/sql results, clear scroll, close PIT,
+//     task status): the context belongs to the gateway's upstream identity, so the decision sets
+//     `continues` and the session lets only the identity that opened the context use it (A13).
 //
 // Known gaps (see the report in the commit): bodies of `index` endpoints are not inspected (search
 // bodies with `pit`, create-index bodies with `aliases`); rewriting wildcards into concrete names
@@ -89,6 +92,18 @@ struct authz_decision {
   const endpoint* ep = nullptr;  // null for routing errors and OPTIONS
   std::string action;            // the transport action authorized (or denied)
   std::string allow;             // method_not_allowed / OPTIONS: value of the Allow header
+  // allow: the body names targets the session must authorize item by item before forwarding
+  // (bulk, msearch, docs, reindex), see body_authorize.hpp; `none` when the identity may touch
+  // every index anyway or the request has no such body.
+  body_targets inspect = body_targets::none;
+  // allow: a search-style body whose query may read other indices (terms lookup...): checked by
+  // multi::check_query_body for identities without read on every index.
+  bool check_query_body = false;
+  // allow: the request continues, reads or deletes a context (scroll, PIT, async search, task)
+  // that only the identity that opened it may use: the session checks the binding
+  // (cursor/cursor_store.hpp) before forwarding. `context_id` is the id from the path, if any.
+  context_kind continues = context_kind::none;
+  std::string context_id;
 };
 
 authz_decision authorize(const authz_request& request);

@@ -123,24 +123,33 @@ const identities& ids() {
 }
 
 struct expect {
-  enum class what { allow, empty, deny, bad, not_found, method, served, unparsable, need };
+  enum class what {
+    allow, empty, deny, bad, not_found, method, served, unparsable, need, inspect, bound
+  };
   what w;
   std::string upstream;               // allow: exact upstream target
   std::vector<std::string> contains;  // deny/bad/...: substrings of the reason
   std::vector<std::string> absent;    // ...that must not appear in the reason
+  std::string context_id;             // bound: the id taken from the path
 
-  static expect allow(std::string t) { return {what::allow, std::move(t), {}, {}}; }
-  static expect empty() { return {what::empty, {}, {}, {}}; }
+  static expect allow(std::string t) { return {what::allow, std::move(t), {}, {}, {}}; }
+  static expect empty() { return {what::empty, {}, {}, {}, {}}; }
   static expect deny(std::vector<std::string> c, std::vector<std::string> a = {}) {
-    return {what::deny, {}, std::move(c), std::move(a)};
+    return {what::deny, {}, std::move(c), std::move(a), {}};
   }
-  static expect bad(std::string c) { return {what::bad, {}, {std::move(c)}, {}}; }
-  static expect not_found() { return {what::not_found, {}, {"no such index"}, {}}; }
-  static expect method() { return {what::method, {}, {}, {}}; }
-  static expect served() { return {what::served, {}, {}, {}}; }
+  static expect bad(std::string c) { return {what::bad, {}, {std::move(c)}, {}, {}}; }
+  static expect not_found() { return {what::not_found, {}, {"no such index"}, {}, {}}; }
+  static expect method() { return {what::method, {}, {}, {}, {}}; }
+  static expect served() { return {what::served, {}, {}, {}, {}}; }
   // parse_request_target refuses it: the request never reaches authorize().
-  static expect unparsable() { return {what::unparsable, {}, {}, {}}; }
-  static expect need() { return {what::need, {}, {}, {}}; }
+  static expect unparsable() { return {what::unparsable, {}, {}, {}, {}}; }
+  static expect need() { return {what::need, {}, {}, {}, {}}; }
+  // Allowed with the body to be authorized item by item by the session (body_authorize.hpp).
+  static expect inspect(std::string t) { return {what::inspect, std::move(t), {}, {}, {}}; }
+  // Allowed as a continuation of a context the session checks is the caller's (`id` from the path).
+  static expect bound(std::string t, std::string id = {}) {
+    return {what::bound, std::move(t), {}, {}, std::move(id)};
+  }
 };
 
 struct authz_case {
@@ -174,6 +183,17 @@ void check_case(const authz_case& c, const es::cluster_metadata* md = &metadata(
       CHECK(d.k == kind::allow);
       CHECK(d.status == 200);
       CHECK_FALSE(d.empty_result);
+      CHECK(d.upstream_target == c.e.upstream);
+      break;
+    case expect::what::bound:
+      CHECK(d.k == kind::allow);
+      CHECK(d.continues != es::context_kind::none);
+      CHECK(d.upstream_target == c.e.upstream);
+      CHECK(d.context_id == c.e.context_id);
+      break;
+    case expect::what::inspect:
+      CHECK(d.k == kind::allow);
+      CHECK(d.inspect != es::body_targets::none);
       CHECK(d.upstream_target == c.e.upstream);
       break;
     case expect::what::empty:
@@ -286,10 +306,10 @@ std::vector<authz_case> reader_cases() {
       {"GET", "/books/_terms_enum", r, expect::allow("/books/_terms_enum")},
       {"GET", "/books/_mvt/geo/1/2/3", r, expect::allow("/books/_mvt/geo/1/2/3")},
       {"OPTIONS", "/books/_search", r, expect::allow("/books/_search")},
-      // Always-granted continuations.
-      {"DELETE", "/_search/scroll", r, expect::allow("/_search/scroll")},
-      {"DELETE", "/_search/scroll/abc", r, expect::allow("/_search/scroll/abc")},
-      {"DELETE", "/_pit", r, expect::allow("/_pit")},
+      // Clearing a context needs no privilege, but only its opener may (checked by the session).
+      {"DELETE", "/_search/scroll", r, expect::bound("/_search/scroll")},
+      {"DELETE", "/_search/scroll/abc", r, expect::bound("/_search/scroll/abc", "abc")},
+      {"DELETE", "/_pit", r, expect::bound("/_pit")},
       {"POST", "/_sql/close", r, expect::allow("/_sql/close")},
       {"GET", "/_cat", r, expect::allow("/_cat")},
       // Other indices, however they are spelled.
@@ -450,29 +470,29 @@ std::vector<authz_case> reader_cases() {
                      "granted by the index privileges [create_doc,create,delete,index,write,all]"},
                     {"on indices"})},
       {"POST", "/books/_bulk", r, expect::deny({"indices:data/write/bulk"})},
-      {"POST", "/_mget", r, expect::deny({"are not authorized by esgate yet"})},
-      {"POST", "/books/_mget", r, expect::deny({"are not authorized by esgate yet"})},
-      {"POST", "/secret/_mget", r, expect::deny({"on indices [secret]"})},
-      {"POST", "/_msearch", r, expect::deny({"are not authorized by esgate yet"})},
-      {"POST", "/books/_msearch", r, expect::deny({"are not authorized by esgate yet"})},
-      {"POST", "/secret/_msearch", r, expect::deny({"on indices [secret]"})},
-      {"POST", "/books*/_msearch", r, expect::deny({"are not authorized by esgate yet"})},
-      {"POST", "/_mtermvectors", r, expect::deny({"are not authorized by esgate yet"})},
+      {"POST", "/_mget", r, expect::inspect("/_mget")},
+      {"POST", "/books/_mget", r, expect::inspect("/books/_mget")},
+      {"POST", "/secret/_mget", r, expect::inspect("/secret/_mget")},
+      {"POST", "/_msearch", r, expect::inspect("/_msearch")},
+      {"POST", "/books/_msearch", r, expect::inspect("/books/_msearch")},
+      {"POST", "/secret/_msearch", r, expect::inspect("/secret/_msearch")},
+      {"POST", "/books*/_msearch", r, expect::inspect("/books*/_msearch")},
+      {"POST", "/_mtermvectors", r, expect::inspect("/_mtermvectors")},
       {"GET", "/books/_search/template", r, expect::deny({"are not authorized by esgate yet"})},
-      {"POST", "/_msearch/template", r, expect::deny({"are not authorized by esgate yet"})},
+      {"POST", "/_msearch/template", r, expect::inspect("/_msearch/template")},
       {"POST", "/_sql", r, expect::deny({"are not authorized by esgate yet"})},
       {"POST", "/_sql/translate", r, expect::deny({"are not authorized by esgate yet"})},
       {"POST", "/_query", r, expect::deny({"are not authorized by esgate yet"})},
       {"POST", "/_reindex", r, expect::deny({"action [indices:data/write/reindex]"})},
       {"POST", "/_aliases", r, expect::deny({"action [indices:admin/aliases]"})},
       // Continuations of contexts the gateway cannot attribute to a key yet.
-      {"GET", "/_search/scroll", r, expect::deny({"scroll continuations"})},
-      {"POST", "/_search/scroll/abc", r, expect::deny({"scroll continuations"})},
-      {"GET", "/_async_search/abc", r, expect::deny({"async_search continuations"})},
-      {"DELETE", "/_async_search/abc", r, expect::deny({"async_search"})},
-      {"GET", "/_eql/search/abc", r, expect::deny({"eql_async"})},
-      {"GET", "/_query/async/abc", r, expect::deny({"esql_async"})},
-      {"GET", "/_sql/async/abc", r, expect::deny({"sql_async"})},
+      {"GET", "/_search/scroll", r, expect::bound("/_search/scroll")},
+      {"POST", "/_search/scroll/abc", r, expect::bound("/_search/scroll/abc", "abc")},
+      {"GET", "/_async_search/abc", r, expect::bound("/_async_search/abc", "abc")},
+      {"DELETE", "/_async_search/abc", r, expect::bound("/_async_search/abc", "abc")},
+      {"GET", "/_eql/search/abc", r, expect::bound("/_eql/search/abc", "abc")},
+      {"GET", "/_query/async/abc", r, expect::bound("/_query/async/abc", "abc")},
+      {"GET", "/_sql/async/abc", r, expect::bound("/_sql/async/abc", "abc")},
       // Cluster and unclassified.
       {"GET", "/", r, expect::deny({"action [cluster:monitor/main]", "[monitor,manage,all]"})},
       {"GET", "/_cluster/health", r,
@@ -551,12 +571,12 @@ std::vector<authz_case> writer_cases() {
       {"GET", "/logs-*/_search", w, expect::empty()},
       {"GET", "/_search", w, expect::empty()},
       {"GET", "/logs-a/_doc/1", w, expect::deny({"indices:data/read/get"})},
-      {"POST", "/_bulk", w, expect::deny({"are not authorized by esgate yet"})},
-      {"POST", "/logs-a/_bulk", w, expect::deny({"are not authorized by esgate yet"})},
-      {"PUT", "/logs-a/_bulk", w, expect::deny({"are not authorized by esgate yet"})},
-      {"POST", "/secret/_bulk", w,
-       expect::deny({"on indices [secret]", "indices:data/write/bulk"})},
-      {"POST", "/logs-*/_bulk", w, expect::bad("does not support wildcards")},
+      {"POST", "/_bulk", w, expect::inspect("/_bulk")},
+      {"POST", "/logs-a/_bulk", w, expect::inspect("/logs-a/_bulk")},
+      {"PUT", "/logs-a/_bulk", w, expect::inspect("/logs-a/_bulk")},
+      // The path's index is only the items' default: each item is authorized by the session.
+      {"POST", "/secret/_bulk", w, expect::inspect("/secret/_bulk")},
+      {"POST", "/logs-*/_bulk", w, expect::inspect("/logs-*/_bulk")},
       {"POST", "/_mget", w, expect::deny({"action [indices:data/read/mget]", "[read,all]"})},
       {"GET", "/", w, expect::allow("/")},
       {"GET", "/_cluster/health", w, expect::allow("/_cluster/health")},
@@ -654,14 +674,14 @@ std::vector<authz_case> manager_cases() {
       {"POST", "/books/_clone/b*", m, expect::bad("does not support wildcards")},
       {"PUT", "/books/_doc/1", m, expect::allow("/books/_doc/1")},
       {"PUT", "/.security/_doc/1", m, expect::deny({"restricted indices [.security]"})},
-      {"POST", "/_bulk", m, expect::deny({"are not authorized by esgate yet"})},
-      {"POST", "/books/_bulk", m, expect::deny({"are not authorized by esgate yet"})},
-      {"POST", "/_msearch", m, expect::deny({"are not authorized by esgate yet"})},
-      {"POST", "/_reindex", m, expect::deny({"are not authorized by esgate yet"})},
-      {"GET", "/_search/scroll", m, expect::deny({"scroll continuations"})},
-      {"GET", "/_tasks/abc:1", m, expect::allow("/_tasks/abc%3A1")},
-      {"POST", "/_tasks/_cancel", m, expect::allow("/_tasks/_cancel")},
-      {"GET", "/_async_search/status/abc", m, expect::allow("/_async_search/status/abc")},
+      {"POST", "/_bulk", m, expect::inspect("/_bulk")},
+      {"POST", "/books/_bulk", m, expect::inspect("/books/_bulk")},
+      {"POST", "/_msearch", m, expect::inspect("/_msearch")},
+      {"POST", "/_reindex", m, expect::inspect("/_reindex")},
+      {"GET", "/_search/scroll", m, expect::bound("/_search/scroll")},
+      {"GET", "/_tasks/abc:1", m, expect::bound("/_tasks/abc%3A1", "abc:1")},
+      {"POST", "/_tasks/_cancel", m, expect::bound("/_tasks/_cancel")},
+      {"GET", "/_async_search/status/abc", m, expect::bound("/_async_search/status/abc", "abc")},
       {"GET", "/_analyze", m, expect::allow("/_analyze")},
       {"GET", "/books/_analyze", m, expect::allow("/books/_analyze")},
       {"GET", "/books*/_analyze", m, expect::bad("does not support wildcards")},
@@ -694,7 +714,7 @@ std::vector<authz_case> key_cases() {
       {"DELETE", "/books", k, expect::deny({"indices:admin/delete"})},
       {"PUT", "/books", k, expect::deny({"indices:admin/create"})},
       {"POST", "/_bulk", k, expect::deny({subject, "indices:data/write/bulk"})},
-      {"POST", "/books/_mget", k, expect::deny({"are not authorized by esgate yet"})},
+      {"POST", "/books/_mget", k, expect::inspect("/books/_mget")},
       {"GET", "/_cluster/health", k,
        expect::deny({"action [cluster:monitor/health] is unauthorized for " + subject +
                      ", this action is granted by the cluster privileges [monitor,manage,all]"})},
@@ -703,7 +723,7 @@ std::vector<authz_case> key_cases() {
       {"GET", "/_mapping", k, expect::allow("/*,-*/_mapping")},
       {"GET", "/_internal/desired_balance", k, expect::deny({"cluster privileges [all]"})},
       {"PUT", "/_cluster/settings", k, expect::deny({"cluster:admin/settings/update"})},
-      {"GET", "/_search/scroll", k, expect::deny({"scroll continuations"})},
+      {"GET", "/_search/scroll", k, expect::bound("/_search/scroll")},
       {"DELETE", "/_pit", k, expect::allow("/_pit")},
       {"GET", "/_security/_authenticate", k, expect::served()},
       {"GET", "/_resolve/index/*", k, expect::allow("/_resolve/index/books")},
@@ -766,7 +786,7 @@ std::vector<authz_case> other_cases() {
        expect::allow("/.security-7,.kibana_1,.ds-logs-ds-2024.03.15-000001,.security/"
                      "_search?expand_wildcards=all")},
       {"GET", "/.s*/_search", o, expect::allow("/.security-7,.security/_search")},
-      {"GET", "/_search/scroll", o, expect::deny({"scroll continuations"})},
+      {"GET", "/_search/scroll", o, expect::bound("/_search/scroll")},
       {"GET", "/_internal/desired_balance", o, expect::deny({"cluster privileges [all]"})},
       {"GET", "/_search?source=%7B%7D", o, expect::bad("[source]")},
       {"GET", "/_search?index=secret", o, expect::bad("[index]")},
@@ -823,7 +843,7 @@ std::vector<authz_case> other_cases() {
       {"POST", "/books/_shrink/books-small", b, expect::allow("/books/_shrink/books-small")},
       {"POST", "/books-alias/_rollover", b, expect::allow("/books-alias/_rollover")},
       {"POST", "/books-alias/_rollover/secret-next", b, expect::deny({"[secret-next]"})},
-      {"POST", "/books/_bulk", b, expect::deny({"are not authorized by esgate yet"})},
+      {"POST", "/books/_bulk", b, expect::inspect("/books/_bulk")},
       {"GET", "/_cluster/health", b, expect::allow("/_cluster/health")},
   };
 }
@@ -891,7 +911,7 @@ TEST_CASE("authorize: metadata is asked for only when a pattern must be resolved
       {"POST", "/logs-a/_doc", &i.writer, expect::allow("/logs-a/_doc")},
       {"PUT", "/books/_doc/1", &i.badmin, expect::allow("/books/_doc/1")},
       // A pattern in a bulk URL is not worth a fetch when the body cannot be forwarded.
-      {"POST", "/books*/_msearch", &i.reader, expect::deny({"not authorized by esgate yet"})},
+      {"POST", "/books*/_msearch", &i.reader, expect::inspect("/books*/_msearch")},
       {"POST", "/logs-*/_msearch", &i.ops, expect::need()},
       {"GET", "/_search", &i.su, expect::allow("/_search")},
   };
