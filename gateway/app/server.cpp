@@ -231,6 +231,7 @@ worker::worker(shared_state& s, unsigned idx)
       redis(std::make_unique<keystore::redis_client>(ioc.get_executor(),
                                                      redis_config_of(s.settings.redis))),
       key_store(std::make_unique<keystore::key_store>(*redis, s.settings.redis.prefix)),
+      cursors(std::make_unique<cursor::cursor_store>(*redis, s.settings.redis.prefix)),
       key_cache(s.settings.security.api_key.cache_max_keys, s.settings.security.api_key.cache_ttl) {
 }
 

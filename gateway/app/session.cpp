@@ -14,6 +14,12 @@
 #include <span>
 
 #include "api_key_auth.hpp"
+#include "body_inspection.hpp"
+#include "context_binding.hpp"
+#include "esgate/multi/multi.hpp"
+#include "esgate/body/content_coding.hpp"
+#include "esgate/bulk/bulk_filter.hpp"
+#include "request_body.hpp"
 #include "authenticate.hpp"
 #include "cluster_metadata.hpp"
 #include "esgate/admin/health.hpp"
@@ -53,6 +59,9 @@ struct session_state {
   std::shared_ptr<io_watch> watch = std::make_shared<io_watch>();
   // Message heads and chunk size lines, rebuilt per request in buffers that keep their capacity.
   std::string request_head, response_head, chunk_line;
+  // Request body bytes read before the head goes upstream (and their rewritten form), and the
+  // pieces streamed after it.
+  std::string body, body2, piece;
   // The body relay buffer, borrowed from the worker only while a request is forwarded.
   std::unique_ptr<char[]> relay_buffer;
   char* buffer() {
@@ -61,6 +70,13 @@ struct session_state {
   }
   void return_buffer() {
     if (relay_buffer) w.buffers.give(std::move(relay_buffer));
+  }
+  // Inspected bodies can be megabytes: an idle connection keeps none of that.
+  void release_body_buffers() {
+    for (auto* s : {&body, &body2, &piece}) {
+      if (s->capacity() > relay_buffer_size) std::string().swap(*s);
+      s->clear();
+    }
   }
 };
 
@@ -153,6 +169,10 @@ asio::awaitable<relay_result> relay_body(session_state& st, In& in, beast::flat_
   }
 }
 
+bool has_body(const client_parser& p) {
+  return p.chunked() || (p.content_length() && *p.content_length() > 0);
+}
+
 // Outcome of one forwarding attempt on one upstream connection.
 enum class attempt_result {
   done,         // response relayed to the client (keep-alive decided by `client_keep_alive`)
@@ -161,16 +181,111 @@ enum class attempt_result {
   client_gone,  // the client side failed mid-stream: close without answering
 };
 
+// Bytes of request bodies buffered for inspection, held against limits.body_buffer_budget for
+// as long as the request is in flight.
+class budget_hold {
+ public:
+  bool take(std::atomic<std::uint64_t>& counter, std::uint64_t bytes, std::uint64_t budget) {
+    if (counter.fetch_add(bytes) + bytes > budget) {
+      counter.fetch_sub(bytes);
+      return false;
+    }
+    counter_ = &counter;
+    bytes_ = bytes;
+    return true;
+  }
+  ~budget_hold() {
+    if (counter_) counter_->fetch_sub(bytes_);
+  }
+
+ private:
+  std::atomic<std::uint64_t>* counter_ = nullptr;
+  std::uint64_t bytes_ = 0;
+};
+
+// The rest of a request body that did not fit in what was read before the head went upstream:
+// decoded piece by piece and, for a streamed bulk, filtered item by item.
+template <class ClientStream>
+struct body_pump {
+  body_pump(ClientStream& c, beast::flat_buffer& b, request_body_reader& r)
+      : client(c), buffer(b), reader(r) {}
+  ClientStream& client;
+  beast::flat_buffer& buffer;
+  request_body_reader& reader;
+  bulk::bulk_filter* bulk = nullptr;  // a bulk larger than the look-ahead
+  std::string pending;                // bulk: decoded bytes not yet consumed by the filter
+  std::uint64_t max_item = 0;         // bulk: one item larger than this -> 413
+  std::size_t forwarded_items = 0;
+  http::gateway_response error;
+
+  enum class status { more, last, client_gone, failed };
+
+  // Clears `out` and fills it with the next bytes to forward (possibly none for a bulk whose
+  // items in this piece were all denied).
+  asio::awaitable<status> next(std::string& out) {
+    out.clear();
+    if (bulk == nullptr) {
+      if (co_await read_request_body(client, buffer, reader, out, relay_buffer_size))
+        co_return status::client_gone;
+      if (reader.failed()) co_return fail(reader.status(), reader.error());
+      co_return reader.done() ? status::last : status::more;
+    }
+    for (;;) {
+      if (!reader.done()) {
+        if (co_await read_request_body(client, buffer, reader, pending,
+                                       pending.size() + relay_buffer_size))
+          co_return status::client_gone;
+        if (reader.failed()) co_return fail(reader.status(), reader.error());
+      }
+      const bool last = reader.done();
+      const auto fed = bulk->feed(pending, last);
+      if (!fed) co_return fail(bulk->error()->status, bulk->error()->reason);
+      for (const auto& [b, e] : fed->forward) out.append(pending, b, e - b);
+      pending.erase(0, fed->consumed);
+      forwarded_items = bulk->forwarded_items();
+      if (last) co_return status::last;
+      if (fed->consumed == 0 && pending.size() > max_item)
+        co_return fail(413, "a bulk item is larger than limits.body_lookahead");
+      if (!out.empty()) co_return status::more;
+    }
+  }
+
+  status fail(int code, const std::string& reason) {
+    std::string why = reason;
+    if (bulk != nullptr) {
+      // Elasticsearch applies a streamed bulk incrementally: what was forwarded may be applied.
+      why = "the bulk request was aborted after " + std::to_string(forwarded_items) +
+            " items were forwarded, which Elasticsearch may have applied: " + reason;
+    }
+    error = http::es_error(code, code == 413 ? "content_too_long_exception"
+                                             : "illegal_argument_exception",
+                           why);
+    error.close = true;
+    return status::failed;
+  }
+};
+
+// What follows the head upstream: `first` (in memory, sent with the head), then, when `pump` is
+// set, pieces from the client as they arrive (chunked).
+template <class ClientStream>
+struct outgoing_body {
+  std::string_view first;
+  body_pump<ClientStream>* pump = nullptr;
+  bool chunked = false;
+};
+
 struct forward_state {
   explicit forward_state(client_parser& r) : req(r) {}
   client_parser& req;
   bool head = false;
-  bool chunked = false;  // the request body is chunked (and is sent on chunked)
-  bool expect_continue = false;
-  bool sent_continue = false;
-  bool body_started = false;  // bytes of the client body were consumed
+  bool body_started = false;  // bytes of the client body beyond `first` were consumed
   bool client_keep_alive = true;
+  bool gzip_ok = false;  // the client accepts gzip (for rewritten responses)
   http::gateway_response error;
+  std::optional<response_rewrite> rewrite;  // the response must be spliced / filtered
+  const bulk::bulk_filter* streamed_bulk = nullptr;  // its denials complete `rewrite`
+  std::optional<opening> opens;  // the response hands out context ids to bind to `owner`
+  std::string owner;
 };
 
 // How the response body is delimited towards the client, given what the upstream sent.
@@ -187,69 +302,119 @@ http::body_framing client_framing(const bhttp::response_parser<bhttp::buffer_bod
   return http::body_framing::no_body();
 }
 
+// Reads a whole upstream response body (one the gateway rewrites) into `out`.
+template <class UpstreamStream>
+asio::awaitable<error_code> read_whole_response(session_state& st, UpstreamStream& up,
+                                                beast::flat_buffer& buffer,
+                                                bhttp::response_parser<bhttp::buffer_body>& rp,
+                                                std::string& out) {
+  constexpr std::size_t max_rewritten_response = 512ull * 1024 * 1024;
+  char* buf = st.buffer();
+  while (!rp.is_done()) {
+    http_io::body_piece piece{buf, relay_buffer_size};
+    error_code ec;
+    if (!http_io::body_piece_now(buffer, rp, piece, ec))
+      ec = co_await http_io::read_body_piece(up, buffer, rp, piece);
+    if (ec) co_return ec;
+    out.append(buf, piece.size);
+    if (out.size() > max_rewritten_response) co_return bhttp::error::body_limit;
+  }
+  co_return error_code{};
+}
+
+// The client's answer built from the upstream's rewritten one: the splice of denied items,
+// `filter_path` and `pretty` applied by the gateway, gzip when the client accepts it.
+http::gateway_response rewritten_response(const forward_state& fs, unsigned status,
+                                          const bhttp::response_parser<bhttp::buffer_body>& rp,
+                                          std::string upstream_body) {
+  http::gateway_response r;
+  r.status = static_cast<int>(status);
+  auto rw = *fs.rewrite;
+  if (fs.streamed_bulk != nullptr) {
+    for (const auto& item : fs.streamed_bulk->denied())
+      rw.inserts.push_back({item.position, bulk::denied_item_json(item)});
+    rw.set_errors = true;
+  }
+  auto body = status / 100 == 2 ? rewritten_body(std::move(rw), upstream_body) : std::nullopt;
+  if (body) {
+    r.body = std::move(*body);
+    http::add_standard_headers(r);
+  } else {
+    // Not the expected shape (an error from Elasticsearch): passed on as it came.
+    r.body = std::move(upstream_body);
+    const auto& res = rp.get();
+    for (const auto field : {bhttp::field::content_type, bhttp::field::content_encoding}) {
+      const auto v = res[field];
+      if (!v.empty())
+        r.headers.emplace_back(std::string(bhttp::to_string(field)), std::string(v));
+    }
+    r.headers.emplace_back("X-Elastic-Product", "Elasticsearch");
+    return r;
+  }
+  if (fs.gzip_ok && r.body.size() > 1024) {
+    r.body = body::gzip_compress(r.body);
+    r.headers.emplace_back("Content-Encoding", "gzip");
+  }
+  return r;
+}
+
 template <class ClientStream, class UpstreamStream>
 asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& client,
-                                             beast::flat_buffer& client_buffer,
                                              proxy::upstream_connection& conn, UpstreamStream& up,
-                                             forward_state& fs) {
+                                             forward_state& fs,
+                                             outgoing_body<ClientStream>& body) {
   auto& settings = st.w.shared.settings;
   const auto request_timeout = settings.upstream.request_timeout;
   const auto idle_timeout = settings.limits.idle_timeout;
 
-  // A bodyless request goes out in one write. A request with a body gets its head written
-  // first, so a dead connection is found before any body byte is consumed from the client (and
-  // the request can still be retried elsewhere).
-  const bool bodyless = fs.req.is_done();
+  // The head and what is in memory of the body go in one write. Nothing of the client's body
+  // beyond that is consumed yet, so a dead pooled connection can still be retried elsewhere.
   st.watch->arm(request_timeout);
   {
-    const auto bytes = asio::buffer(st.request_head);
+    const auto framed = frame_piece(st.chunk_line, st.request_head, body.first.data(),
+                                    body.first.size(), body.chunked, body.pump == nullptr);
     std::size_t written = 0;
     error_code ec;
-    if (!http_io::write_now(up, bytes, written, ec))
-      ec = co_await http_io::write_rest(up, bytes, written);
-    if (ec) co_return attempt_result::retry;  // nothing of the body consumed yet
+    if (!http_io::write_now(up, framed.buffers(), written, ec))
+      ec = co_await http_io::write_rest(up, framed.buffers(), written);
+    if (ec) co_return attempt_result::retry;
   }
-  if (!bodyless) {
-    if (fs.expect_continue && !fs.sent_continue) {
-      // The client waits for this before sending its body (curl does for bodies over 1 MB).
-      static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-      st.watch->arm(idle_timeout);
-      if (auto ec = co_await http_io::write_all(client, asio::buffer(cont.data(), cont.size())); ec)
-        co_return attempt_result::client_gone;
-      fs.sent_continue = true;
-    }
+  if (body.pump != nullptr) {
     fs.body_started = true;
-    auto rr = co_await relay_body(st, client, client_buffer, fs.req, up, {}, fs.chunked, false,
-                                  idle_timeout, request_timeout);
-    if (rr.ec) {
-      if (rr.reading_side) {
-        if (rr.ec == bhttp::error::body_limit) {
-          fs.error = http::es_error(413, "content_too_long_exception",
-                                    "request body is larger than limits.max_body_bytes");
-          fs.error.close = true;
-          co_return attempt_result::failed;
-        }
-        if (rr.ec.category() == bhttp::make_error_code(bhttp::error::bad_chunk).category() &&
-            rr.ec != bhttp::error::partial_message && rr.ec != bhttp::error::end_of_stream) {
-          // Malformed body framing (bad chunk size line, ...): the half-sent upstream request is
-          // abandoned with its connection; the client learns why.
-          fs.error = http::es_error(400, "illegal_argument_exception",
-                                    std::string("malformed request body: ") + rr.ec.message());
-          fs.error.close = true;
-          co_return attempt_result::failed;
-        }
-        co_return attempt_result::client_gone;
+    std::string& piece = st.piece;
+    for (;;) {
+      st.watch->arm(idle_timeout);
+      const auto status = co_await body.pump->next(piece);
+      using S = typename body_pump<ClientStream>::status;
+      if (status == S::client_gone) co_return attempt_result::client_gone;
+      if (status == S::failed) {
+        // The upstream request is abandoned without its last chunk: the node drops it.
+        fs.error = body.pump->error;
+        co_return attempt_result::failed;
       }
-      st.w.shared.metrics.upstream_errors.add();
-      fs.error = http::es_error(502, "esgate_upstream_exception",
-                                "the connection to Elasticsearch failed while sending the request");
-      fs.error.close = true;  // the client body may be half read
-      co_return attempt_result::failed;
+      const bool last = status == S::last;
+      if (piece.empty() && !last) continue;
+      const auto framed =
+          frame_piece(st.chunk_line, {}, piece.data(), piece.size(), body.chunked, last);
+      st.watch->arm(request_timeout);
+      std::size_t written = 0;
+      error_code ec;
+      if (!http_io::write_now(up, framed.buffers(), written, ec))
+        ec = co_await http_io::write_rest(up, framed.buffers(), written);
+      if (ec) {
+        st.w.shared.metrics.upstream_errors.add();
+        fs.error = http::es_error(
+            502, "esgate_upstream_exception",
+            "the connection to Elasticsearch failed while sending the request");
+        fs.error.close = true;  // the client body may be half read
+        co_return attempt_result::failed;
+      }
+      if (last) break;
     }
   }
 
   bhttp::response_parser<bhttp::buffer_body> rp;
-  rp.body_limit(boost::none);  // responses are streamed, never held
+  rp.body_limit(boost::none);  // responses are streamed, never held (except rewritten ones)
   rp.header_limit(64 * 1024);
   if (fs.head) rp.skip(true);
   st.watch->arm(request_timeout);
@@ -258,7 +423,7 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
   if (conn.buffer.size() == 0) co_await asio::post(asio::use_awaitable);
   if (auto ec = co_await http_io::read_header(up, conn.buffer, rp); ec) {
     // A kept-alive connection the node closed just before our request arrived: safe to retry
-    // only if the request had no body (nothing consumed from the client).
+    // only if the whole body is still in memory.
     if (conn.reused && !fs.body_started &&
         (ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
          ec == asio::error::eof))
@@ -279,6 +444,52 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
   const unsigned status = res.result_int();
   const bool no_body = fs.head || status / 100 == 1 || status == 204 || status == 304;
   const unsigned version = fs.req.get().version() >= 11 ? 11 : 10;
+
+  if (fs.opens && !no_body && status / 100 == 2) {
+    // Bound before the client can use the ids: the whole answer is read, its ids bound, then sent.
+    std::string whole;
+    if (auto ec = co_await read_whole_response(st, up, conn.buffer, rp, whole); ec) {
+      st.w.shared.metrics.upstream_errors.add();
+      fs.error = http::es_error(502, "esgate_upstream_exception",
+                                "the connection to Elasticsearch failed while reading a response");
+      co_return attempt_result::failed;
+    }
+    cursor::id_sniffer sniffer(fs.opens->id_kind, fs.opens->scroll, fs.opens->task,
+                               fs.opens->sql_cursor);
+    sniffer.feed(whole);
+    for (const auto& ref : sniffer.found()) {
+      if (!co_await st.w.cursors->bind(ref, fs.owner, fs.opens->ttl))
+        spdlog::warn("could not bind a {} id to its owner: it will not be usable",
+                     cursor::to_string(ref.k));
+    }
+    bool keep = fs.client_keep_alive;
+    st.response_head.clear();
+    auto reason = res.reason();
+    http::append_client_response_head(
+        st.response_head, res.base(),
+        {status, std::string_view(reason.data(), reason.size()), version, keep,
+         http::body_framing::of_length(whole.size())});
+    count_status(st.w.shared.metrics, static_cast<int>(status));
+    std::array<asio::const_buffer, 2> parts{asio::buffer(st.response_head), asio::buffer(whole)};
+    st.watch->arm(idle_timeout);
+    if (co_await http_io::write_all(client, parts)) co_return attempt_result::client_gone;
+    co_return upstream_keep_alive ? attempt_result::done : attempt_result::client_gone;
+  }
+
+  if (fs.rewrite && !no_body) {
+    std::string whole;
+    if (auto ec = co_await read_whole_response(st, up, conn.buffer, rp, whole); ec) {
+      st.w.shared.metrics.upstream_errors.add();
+      fs.error = http::es_error(502, "esgate_upstream_exception",
+                                "the connection to Elasticsearch failed while reading a response");
+      co_return attempt_result::failed;
+    }
+    auto r = rewritten_response(fs, status, rp, std::move(whole));
+    if (co_await write_gateway_response(st, client, r, version, fs.client_keep_alive))
+      co_return attempt_result::client_gone;
+    co_return upstream_keep_alive ? attempt_result::done : attempt_result::client_gone;
+  }
+
   bool keep = fs.client_keep_alive;
   const auto framing = client_framing(rp, no_body, version, keep);
   fs.client_keep_alive = keep;
@@ -301,32 +512,13 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
   co_return upstream_keep_alive ? attempt_result::done : attempt_result::client_gone;
 }
 
+// Sends the request (head from st.request_head, then `body`) to a node, retrying on others while
+// nothing of it can have been consumed, and relays the answer.
 template <class ClientStream>
-asio::awaitable<bool> forward(session_state& st, ClientStream& client,
-                              beast::flat_buffer& client_buffer, client_parser& req,
-                              bool client_keep_alive, const std::string& upstream_target) {
+asio::awaitable<bool> send_upstream(session_state& st, ClientStream& client, forward_state& fs,
+                                    outgoing_body<ClientStream>& body) {
   auto& w = st.w;
   auto& shared = w.shared;
-  req.body_limit(shared.settings.limits.max_body_bytes);
-  const auto& msg = req.get();
-  forward_state fs{req};
-  fs.head = msg.method() == bhttp::verb::head;
-  fs.chunked = req.chunked();
-  fs.expect_continue = beast::iequals(msg[bhttp::field::expect], "100-continue");
-  fs.client_keep_alive = client_keep_alive;
-
-  const auto length = req.content_length();
-  const auto method = msg.method_string();
-  st.request_head.clear();
-  http::append_upstream_request_head(
-      st.request_head, msg.base(),
-      {std::string_view(method.data(), method.size()),
-       upstream_target,  // rebuilt from the authorized, canonical segments: never the raw one
-       shared.upstream_authorization, st.client_ip, st.tls ? "https" : "http",
-       fs.chunked ? http::body_framing::chunked()
-       : length   ? http::body_framing::of_length(*length)
-                  : http::body_framing::no_body()});
-
   std::uint64_t tried = 0;
   for (std::size_t attempt = 0; attempt < shared.nodes.size() + 2; ++attempt) {
     auto node = shared.nodes.pick(w.rr_cursor, tried);
@@ -344,8 +536,7 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
     if (!conn->reused) shared.nodes.mark_up(*node);
     st.watch->upstream = &conn->lowest();
     auto result = co_await std::visit(
-        [&](auto& up) { return forward_once(st, client, client_buffer, *conn, up, fs); },
-        conn->stream);
+        [&](auto& up) { return forward_once(st, client, *conn, up, fs, body); }, conn->stream);
     st.watch->upstream = nullptr;
     switch (result) {
       case attempt_result::done:
@@ -370,10 +561,265 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
   shared.metrics.upstream_errors.add();
   auto err = http::es_error(502, "esgate_upstream_exception",
                             "no Elasticsearch node is reachable at the configured upstream");
-  // The body was not read: the connection cannot be reused unless there was none.
-  const bool reusable = !fs.body_started && req.is_done() && client_keep_alive;
+  // The connection stays usable only if the client's body was read to its end.
+  const bool reusable = !fs.body_started && body.pump == nullptr && fs.client_keep_alive;
   co_await write_gateway_response(st, client, err, 11, reusable);
   co_return reusable;
+}
+
+// The query string without the response-shaping parameters the gateway applies itself.
+es::query_params without_shaping(const es::query_params& q) {
+  es::query_params out;
+  for (const auto& p : q)
+    if (p.first != "filter_path" && p.first != "pretty") out.push_back(p);
+  return out;
+}
+
+// Everything needed to forward one authorized request.
+struct forward_request {
+  const es::authz_decision& decision;
+  const es::request_target& target;
+  const policy::identity& who;
+  bool keep_alive;
+};
+
+template <class ClientStream>
+asio::awaitable<bool> forward(session_state& st, ClientStream& client,
+                              beast::flat_buffer& client_buffer, client_parser& req,
+                              const forward_request& fr) {
+  auto& w = st.w;
+  auto& shared = w.shared;
+  const auto& limits = shared.settings.limits;
+  const auto& msg = req.get();
+  const auto& d = fr.decision;
+  forward_state fs{req};
+  fs.head = msg.method() == bhttp::verb::head;
+  fs.client_keep_alive = fr.keep_alive;
+  const auto accept_encoding = msg[bhttp::field::accept_encoding];
+  fs.gzip_ok = body::accepts_gzip(std::string_view(accept_encoding.data(), accept_encoding.size()));
+  const unsigned version = msg.version();
+  // An answer before the body was read leaves the connection out of sync: it closes.
+  auto refuse = [&](http::gateway_response r) -> asio::awaitable<bool> {
+    r.close = true;
+    co_await write_gateway_response(st, client, r, version, false);
+    co_return false;
+  };
+
+  outgoing_body<ClientStream> out;
+  std::string& body_bytes = st.body;
+  body_bytes.clear();
+  request_body_reader reader(req.chunked(), req.content_length().value_or(0),
+                             limits.max_body_bytes);
+  body_pump<ClientStream> pump{client, client_buffer, reader};
+  std::optional<bulk::bulk_filter> streamed_bulk;
+  budget_hold budget;
+  bool drop_content_encoding = false;
+
+  if (has_body(req)) {
+    if (beast::iequals(msg[bhttp::field::expect], "100-continue")) {
+      // The client waits for this before sending its body (curl does for bodies over 1 MB).
+      static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+      st.watch->arm(limits.idle_timeout);
+      if (co_await http_io::write_all(client, asio::buffer(cont.data(), cont.size())))
+        co_return false;
+    }
+    const bool inspected = d.inspect != es::body_targets::none || d.check_query_body;
+    // Bodies naming a context (scroll ids, PIT ids) are read whole too.
+    const bool read_whole = inspected || d.continues != es::context_kind::none;
+    // What is read before anything goes upstream: the first relay buffer of a streamed body, or
+    // an inspected body whole (up to the look-ahead).
+    const std::uint64_t first_size = read_whole ? limits.body_lookahead : relay_buffer_size;
+    const auto length = req.content_length();
+    const std::uint64_t hold = length ? std::min(*length, first_size) : first_size;
+    if (read_whole &&
+        !budget.take(shared.buffered_body_bytes, hold, limits.body_buffer_budget)) {
+      auto r = http::es_error(429, "es_rejected_execution_exception",
+                              "rejected execution: the gateway's buffer for request bodies "
+                              "(limits.body_buffer_budget) is exhausted");
+      r.headers.emplace_back("Retry-After", "1");
+      co_return co_await refuse(std::move(r));
+    }
+    std::optional<body::coding> coding = body::coding::identity;
+    if (read_whole) {
+      const auto ce = msg[bhttp::field::content_encoding];
+      coding = body::parse_content_coding(std::string_view(ce.data(), ce.size()));
+      if (!coding)
+        co_return co_await refuse(http::es_error(
+            415, "illegal_argument_exception",
+            "unsupported Content-Encoding [" + std::string(ce) +
+                "]: esgate reads this request's body and accepts gzip, deflate or identity"));
+    }
+    st.watch->arm(limits.idle_timeout);
+    if (co_await read_request_body(client, client_buffer, reader, body_bytes,
+                                   static_cast<std::size_t>(first_size)))
+      co_return false;
+    if (reader.failed())
+      co_return co_await refuse(http::es_error(reader.status(),
+                                               reader.status() == 413
+                                                   ? "content_too_long_exception"
+                                                   : "illegal_argument_exception",
+                                               reader.error()));
+    if (read_whole && *coding != body::coding::identity) {
+      if (!reader.done())
+        co_return co_await refuse(http::es_error(
+            413, "content_too_long_exception",
+            "compressed request body is larger than limits.body_lookahead"));
+      body::inflater inflate(*coding, limits.body_lookahead);
+      std::string plain;
+      inflate.feed(body_bytes, plain, true);
+      if (inflate.failed()) {
+        if (inflate.too_large())
+          co_return co_await refuse(http::es_error(
+              413, "content_too_long_exception",
+              "inflated request body is larger than limits.body_lookahead or compressed more "
+              "than 100:1"));
+        co_return co_await refuse(
+            http::es_error(400, "illegal_argument_exception", inflate.error()));
+      }
+      body_bytes = std::move(plain);
+      drop_content_encoding = true;
+    }
+    out.first = body_bytes;
+    if (inspected) {
+      std::shared_ptr<const es::cluster_metadata> md;
+      if (!fr.who.effective.is_superuser()) {
+        md = co_await cluster_metadata_for(w);
+        if (!md) {
+          shared.metrics.upstream_errors.add();
+          co_return co_await refuse(http::es_error(
+              503, "esgate_metadata_unavailable_exception",
+              "cannot authorize the request body: Elasticsearch's index list is unavailable"));
+        }
+      }
+      std::string err;
+      auto expand = es::parse_expand_wildcards(
+          es::find_query_param(fr.target.query, "expand_wildcards").value_or(std::string_view{}));
+      const auto ignore = es::find_query_param(fr.target.query, "ignore_unavailable");
+      const es::body_target_context ctx{fr.who, std::chrono::system_clock::now(), md.get(),
+                                        expand ? *expand : es::expand_wildcards{},
+                                        ignore && (ignore->empty() || *ignore == "true")};
+      if (reader.done()) {
+        auto ins = inspect_body(d, fr.target, body_bytes, ctx);
+        if (ins.k == inspection::kind::answer) {
+          if (ins.answer.status == 403) shared.metrics.forbidden.add();
+          auto ec = co_await write_gateway_response(st, client, ins.answer, version,
+                                                    fr.keep_alive && !ins.answer.close);
+          co_return !ec && fr.keep_alive && !ins.answer.close;
+        }
+        if (ins.body_changed) {
+          st.body2 = std::move(ins.forward_body);
+          out.first = st.body2;
+        }
+        fs.rewrite = std::move(ins.rewrite);
+      } else if (d.inspect == es::body_targets::bulk && !d.check_query_body) {
+        // Larger than the look-ahead: filtered as it streams (deterministic failure mode: see
+        // body_pump::fail).
+        bulk::bulk_defaults defaults;
+        if (d.ep && !d.ep->index_param.empty() && !fr.target.segments.empty())
+          defaults.index = fr.target.segments.front();
+        streamed_bulk.emplace(std::move(defaults), make_body_authorizer(ctx));
+        const auto fed = streamed_bulk->feed(body_bytes, false);
+        if (!fed)
+          co_return co_await refuse(error_response(*streamed_bulk->error()));
+        std::string& first = st.body2;
+        first.clear();
+        for (const auto& [b, e] : fed->forward) first.append(body_bytes, b, e - b);
+        pump.pending.assign(body_bytes, fed->consumed);
+        pump.bulk = &*streamed_bulk;
+        pump.max_item = limits.body_lookahead;
+        out.first = first;
+        out.pump = &pump;
+        out.chunked = true;
+        fs.rewrite = rewrite_for(es::body_targets::bulk, fr.target.query);
+        fs.streamed_bulk = &*streamed_bulk;
+      } else {
+        co_return co_await refuse(http::es_error(
+            413, "content_too_long_exception",
+            "request body is larger than limits.body_lookahead, and esgate must read this "
+            "request's body whole to authorize it"));
+      }
+    } else if (read_whole && !reader.done()) {
+      co_return co_await refuse(http::es_error(
+          413, "content_too_long_exception",
+          "request body is larger than limits.body_lookahead, and esgate must read this "
+          "request's body whole to authorize it"));
+    } else if (!reader.done()) {
+      out.pump = &pump;
+      out.chunked = reader.chunked();
+    }
+  }
+
+  // Contexts: a continuation must name ids its identity opened; an opening gets its ids bound.
+  const std::string owner =
+      cursor::owner_tag(fr.who.is_api_key(), fr.who.api_key_id, fr.who.realm(), fr.who.username);
+  std::optional<std::string> target_override;
+  std::vector<cursor::context_ref> used;
+  if (d.continues != es::context_kind::none) {
+    used = continuation_ids(d, fr.target, out.first);
+    if (used.empty() && d.continues == es::context_kind::task &&
+        !fr.who.effective.has_cluster_privilege("all"))
+      co_return co_await refuse(http::forbidden(
+          "action [" + d.action + "] is unauthorized for " + fr.who.subject() +
+          ": name the task; tasks belong to the identity that started them"));
+  } else if (d.ep != nullptr && d.ep->body == es::body_targets::pit && !out.first.empty() &&
+             out.pump == nullptr) {
+    if (auto pit = multi::pit_id_of(out.first)) {
+      used.push_back({cursor::kind::pit, std::move(*pit)});
+      // ES refuses indices beside a PIT: forward the path as the client sent it, not narrowed.
+      target_override = es::build_upstream_target(fr.target);
+    }
+  }
+  for (const auto& ref : used) {
+    const auto found = co_await w.cursors->owner_of(ref);
+    if (!found.ok)
+      co_return co_await refuse(http::es_error(
+          503, "esgate_key_store_unavailable_exception",
+          "the key store (Redis) is unavailable: contexts cannot be checked"));
+    if (!found.owner || *found.owner != owner) {
+      auto r = context_missing(ref.k, ref.id);
+      const bool keep = fr.keep_alive && reader.done();
+      auto ec = co_await write_gateway_response(st, client, r, version, keep);
+      co_return !ec && keep;
+    }
+  }
+  if (!used.empty()) {
+    if (const auto ttl = extension_of(d, fr.target, out.first)) {
+      for (const auto& ref : used) co_await w.cursors->extend(ref, *ttl);
+    }
+  }
+  fs.opens = opening_of(d, fr.target);
+  fs.owner = owner;
+
+  // The head: framing chosen by the gateway (the whole body in memory goes with its length).
+  const auto method = msg.method_string();
+  // (if/else, not ?: around temporaries in a coroutine: g++ 12 destroys them twice.)
+  std::string target;
+  if (target_override)
+    target = *target_override;
+  else if (fs.rewrite)
+    target = es::build_upstream_target(fr.target.segments, without_shaping(fr.target.query));
+  else
+    target = d.upstream_target;
+  http::body_framing framing = http::body_framing::no_body();
+  if (has_body(req)) {
+    if (out.pump == nullptr)
+      framing = http::body_framing::of_length(out.first.size());
+    else if (out.chunked)
+      framing = http::body_framing::chunked();
+    else
+      framing = http::body_framing::of_length(*req.content_length());
+  }
+  st.request_head.clear();
+  http::upstream_request_head h{std::string_view(method.data(), method.size()),
+                                target,  // rebuilt from the authorized, canonical segments
+                                shared.upstream_authorization,
+                                st.client_ip,
+                                st.tls ? "https" : "http",
+                                framing};
+  h.drop_content_encoding = drop_content_encoding;
+  h.drop_accept_encoding = fs.rewrite.has_value() || fs.opens.has_value();
+  http::append_upstream_request_head(st.request_head, msg.base(), h);
+  co_return co_await send_upstream(st, client, fs, out);
 }
 
 // Reads a whole (small) request body for the endpoints the gateway serves itself.
@@ -430,9 +876,6 @@ std::string_view path_of(std::string_view target) {
   return q == std::string_view::npos ? target : target.substr(0, q);
 }
 
-bool has_body(const client_parser& p) {
-  return p.chunked() || (p.content_length() && *p.content_length() > 0);
-}
 
 // Handles one request whose header has been read. Returns whether the connection stays open.
 template <class Stream>
@@ -556,8 +999,9 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
     http::add_standard_headers(r);
     co_return co_await answer(std::move(r));
   }
-  const bool keep = co_await forward(st, stream, buffer, hp, keep_alive, d.upstream_target);
+  const bool keep = co_await forward(st, stream, buffer, hp, {d, t, who, keep_alive});
   st.return_buffer();  // an idle connection holds no relay buffer
+  st.release_body_buffers();
   co_return keep;
 }
 

@@ -17,6 +17,7 @@
 
 #include "esgate/auth/cache_digest.hpp"
 #include "esgate/config/settings.hpp"
+#include "esgate/cursor/cursor_store.hpp"
 #include "esgate/es/authorize.hpp"
 #include "esgate/keystore/key_cache.hpp"
 #include "esgate/keystore/key_store.hpp"
@@ -59,6 +60,8 @@ struct shared_state {
   std::atomic<bool> draining{false};
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> key_store_reachable{false};
+  // Request body bytes buffered for inspection right now, across threads (limits.body_buffer_budget).
+  std::atomic<std::uint64_t> buffered_body_bytes{0};
   // Drops an API key id from every worker's cache (set by the server; posts to each thread).
   std::function<void(std::string)> broadcast_forget;
   gateway_metrics& metrics = gateway_metrics::get();
@@ -158,6 +161,7 @@ struct worker {
   // API keys: this thread's Redis connection, the store on top of it, and its key cache.
   std::unique_ptr<keystore::redis_client> redis;
   std::unique_ptr<keystore::key_store> key_store;
+  std::unique_ptr<cursor::cursor_store> cursors;  // who opened each scroll / PIT / async id
   keystore::key_cache key_cache;
   std::unordered_map<std::string, std::shared_ptr<asio::steady_timer>>
       key_waiters;                                                 // single flight

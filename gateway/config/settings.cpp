@@ -528,6 +528,15 @@ class settings_parser {
                   if (auto n = check_.size_value(v, kib, std::numeric_limits<std::uint64_t>::max()))
                     l.max_body_bytes = *n;
                 }},
+               {"body_lookahead",
+                [&](const entry& v) {
+                  if (auto n = check_.size_value(v, kib, 1024 * mib)) l.body_lookahead = *n;
+                }},
+               {"body_buffer_budget",
+                [&](const entry& v) {
+                  if (auto n = check_.size_value(v, mib, std::numeric_limits<std::uint64_t>::max()))
+                    l.body_buffer_budget = *n;
+                }},
                {"header_timeout",
                 [&](const entry& v) {
                   if (auto d = check_.duration_value(v, duration{1}, max_duration))

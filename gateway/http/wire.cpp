@@ -82,7 +82,9 @@ void append_upstream_request_head(std::string& out, const fields& client,
   for (const auto& f : client) {
     const auto name = name_of(f);
     if (is_hop_by_hop(name, named) || is_content_length(name) || iequals(name, "Expect") ||
-        is_identity_header(name))
+        is_identity_header(name) ||
+        (h.drop_content_encoding && iequals(name, "Content-Encoding")) ||
+        (h.drop_accept_encoding && iequals(name, "Accept-Encoding")))
       continue;
     append_field(out, name, value_of(f));
   }

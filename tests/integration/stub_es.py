@@ -616,6 +616,10 @@ class StubES:
 # Minimal Elasticsearch behaviour
 
 
+def count_path(parts: list) -> bool:
+    return parts[-1] == "_count"
+
+
 def es_error(status: int, etype: str, reason: str, **extra) -> tuple:
     cause = {"type": etype, "reason": reason, **extra}
     return status, {"error": {"root_cause": [cause], **cause}, "status": status}, []
@@ -630,6 +634,8 @@ class FakeES:
         self.aliases: dict = {}          # alias -> [index]
         self.data_streams: dict = {}     # name -> [backing index]
         self.seq_no = 0
+        self.scrolls: dict = {}          # scroll id -> remaining hits
+        self.pits: dict = {}             # pit id -> index expression
 
     # ---- test set-up helpers
 
@@ -721,7 +727,20 @@ class FakeES:
             return 200, self.resolve_index(parts[2]), []
         if parts[0] == "_bulk":
             return 200, self.bulk(rec.body, None, q), []
+        if parts[0] == "_search" and parts[1:2] == ["scroll"]:
+            return self.scroll(m, parts[2:], rec)
+        if parts[0] == "_pit" and m == "DELETE":
+            pit = json.loads(rec.body or b"{}").get("id")
+            return 200, {"succeeded": self.pits.pop(pit, None) is not None, "num_freed": 1}, []
         if parts[0] in ("_search", "_count") and len(parts) == 1:
+            body = json.loads(rec.body) if rec.body.strip() else {}
+            if "pit" in body and not count_path(parts):
+                if body["pit"].get("id") not in self.pits:
+                    return es_error(404, "search_context_missing_exception", "No search context found")
+                hits = self._search_hits(self.pits[body["pit"]["id"]], body, {})
+                out = self._search_body(hits, body.get("size", 10))
+                out = {"pit_id": body["pit"]["id"], **out}
+                return 200, out, []
             return self.search(None, rec, count=parts[0] == "_count")
         if parts[0] == "_mget":
             return 200, self.mget(None, rec), []
@@ -750,6 +769,11 @@ class FakeES:
                 names = self.resolve(index, q.get("ignore_unavailable") == "true")
                 return 200, {n: {"aliases": {}, "mappings": {}, "settings": {}} for n in names}, []
             return 200, {"acknowledged": True, "stub": "unhandled", "path": rec.path}, []
+        if rest[0] == "_pit" and m == "POST":
+            self.resolve(index)
+            pit = "pit-" + uuid.uuid4().hex
+            self.pits[pit] = index
+            return 200, {"id": pit, "_shards": self._shards()}, []
         if rest[0] in ("_search", "_count"):
             return self.search(index, rec, count=rest[0] == "_count")
         if rest[0] == "_bulk":
@@ -897,7 +921,31 @@ class FakeES:
         if count:
             return 200, {"count": len(hits), "_shards": self._shards()}, []
         size = int(rec.query.get("size", body.get("size", 10)))
+        if "scroll" in rec.query:
+            # A scroll context: the first page now, the rest through /_search/scroll.
+            sid = "scroll-" + uuid.uuid4().hex
+            self.scrolls[sid] = (hits[size:], size)
+            return 200, {"_scroll_id": sid, **self._search_body(hits, size)}, []
         return 200, self._search_body(hits, size), []
+
+    def scroll(self, method: str, path_ids: list, rec: Recorded) -> tuple:
+        body = {}
+        if rec.body.strip():
+            body = json.loads(rec.body)
+        ids = body.get("scroll_id") or (path_ids[0].split(",") if path_ids else None) or rec.query.get("scroll_id")
+        if isinstance(ids, str):
+            ids = ids.split(",")
+        if method == "DELETE":
+            freed = sum(1 for i in ids or [] if self.scrolls.pop(i, None) is not None)
+            return 200, {"succeeded": True, "num_freed": freed}, []
+        sid = ids[0] if ids else None
+        if sid not in self.scrolls:
+            return es_error(404, "search_context_missing_exception", f"No search context found for id [{sid}]")
+        rest, size = self.scrolls[sid]
+        self.scrolls[sid] = (rest[size:], size)
+        page = self._search_body(rest, size)
+        page["hits"]["total"] = {"value": len(rest), "relation": "eq"}
+        return 200, {"_scroll_id": sid, **page}, []
 
     def _search_body(self, hits: list, size: int) -> dict:
         return {"took": 1, "timed_out": False,

@@ -92,6 +92,11 @@ struct security {
 struct limits {
   std::size_t max_header_bytes = 16 * 1024;
   std::uint64_t max_body_bytes = 100ull * 1024 * 1024;
+  // Inspected bodies (_bulk, _msearch, _mget, _reindex...) up to this size are read and checked
+  // whole before anything is forwarded; larger bulks are checked as they stream.
+  std::uint64_t body_lookahead = 16ull * 1024 * 1024;
+  // All request body bytes buffered at once across the process; over = 429 + Retry-After.
+  std::uint64_t body_buffer_budget = 1024ull * 1024 * 1024;
   duration header_timeout{10000};
   duration idle_timeout{60000};
   std::size_t max_connections = 10000;

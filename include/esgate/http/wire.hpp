@@ -34,6 +34,10 @@ struct upstream_request_head {
   std::string_view client_ip;
   std::string_view client_proto;  // "http" or "https"
   body_framing framing;
+  // The gateway inflated the body it forwards: the client's Content-Encoding no longer applies.
+  bool drop_content_encoding = false;
+  // The gateway rewrites the response: ask for it uncompressed (no Accept-Encoding).
+  bool drop_accept_encoding = false;
 };
 
 // Appends "METHOD target HTTP/1.1", then the client's fields except hop-by-hop ones (and those

@@ -70,6 +70,8 @@ TEST_CASE("config/esgate.example-full.yaml loads and states the defaults", "[con
   CHECK(a.security.api_key.cache_max_keys == b.security.api_key.cache_max_keys);
   CHECK(a.limits.max_header_bytes == b.limits.max_header_bytes);
   CHECK(a.limits.max_body_bytes == b.limits.max_body_bytes);
+  CHECK(a.limits.body_lookahead == b.limits.body_lookahead);
+  CHECK(a.limits.body_buffer_budget == b.limits.body_buffer_budget);
   CHECK(a.limits.header_timeout == b.limits.header_timeout);
   CHECK(a.limits.idle_timeout == b.limits.idle_timeout);
   CHECK(a.limits.max_connections == b.limits.max_connections);

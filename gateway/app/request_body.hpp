@@ -1,0 +1,87 @@
+#pragma once
+// The client's request body, decoded by the gateway itself: Content-Length bodies are counted,
+// chunked ones go through body::chunked_decoder (strict, never Beast's lenient chunk parser), so
+// the framing bytes the client sent never reach the upstream and the gateway alone decides where
+// a body ends. Only the header is parsed by Beast; what follows it in the connection's buffer is
+// read here.
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <cstdint>
+#include <string>
+
+#include "esgate/body/chunked_decoder.hpp"
+#include "http_io.hpp"
+
+namespace esgate::app {
+
+class request_body_reader {
+ public:
+  request_body_reader(bool chunked, std::uint64_t content_length, std::uint64_t limit)
+      : chunked_(chunked), remaining_(content_length), limit_(limit) {}
+
+  // Moves decoded body bytes from `in` into `out` until `out` holds `max` bytes, the body ends
+  // or `in` is empty. Framing bytes are consumed from `in` and dropped.
+  void decode(boost::beast::flat_buffer& in, std::string& out, std::size_t max) {
+    while (!done() && !failed() && in.size() != 0 && out.size() < max) {
+      const std::string_view avail(static_cast<const char*>(in.data().data()), in.size());
+      const std::size_t room = max - out.size();
+      if (!chunked_) {
+        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(
+            {remaining_, static_cast<std::uint64_t>(room), avail.size()}));
+        out.append(avail.data(), n);
+        in.consume(n);
+        remaining_ -= n;
+        total_ += n;
+        continue;
+      }
+      // Offer the decoder at most `room` bytes so it cannot hand back more data than fits.
+      const auto step = decoder_.next(avail.substr(0, std::min(avail.size(), room)));
+      out.append(step.data);
+      in.consume(step.consumed);
+      total_ += step.data.size();
+      if (decoder_.failed()) {
+        fail(400, "malformed request body: " + decoder_.error());
+        return;
+      }
+      if (step.consumed == 0) break;  // needs more input
+    }
+    if (total_ > limit_) fail(413, "request body is larger than limits.max_body_bytes");
+  }
+
+  bool done() const { return !failed() && (chunked_ ? decoder_.done() : remaining_ == 0); }
+  bool failed() const { return status_ != 0; }
+  int status() const { return status_; }  // 400 (framing) or 413 (size) once failed()
+  const std::string& error() const { return error_; }
+  std::uint64_t total() const { return total_; }
+  bool chunked() const { return chunked_; }
+
+  void fail(int status, std::string reason) {
+    status_ = status;
+    error_ = std::move(reason);
+  }
+
+ private:
+  bool chunked_;
+  std::uint64_t remaining_;
+  std::uint64_t limit_;
+  std::uint64_t total_ = 0;
+  body::chunked_decoder decoder_;
+  int status_ = 0;
+  std::string error_;
+};
+
+// Reads and decodes until `out` holds `max` bytes or the body ends (or fails: see
+// reader.failed()). An error code means the client went away or timed out.
+template <class Stream>
+boost::asio::awaitable<http_io::error_code> read_request_body(Stream& s,
+                                                              boost::beast::flat_buffer& in,
+                                                              request_body_reader& reader,
+                                                              std::string& out, std::size_t max) {
+  for (;;) {
+    reader.decode(in, out, max);
+    if (reader.done() || reader.failed() || out.size() >= max) co_return http_io::error_code{};
+    if (auto ec = co_await http_io::read_more(s, in); ec) co_return ec;
+  }
+}
+
+}  // namespace esgate::app
