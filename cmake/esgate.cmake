@@ -14,7 +14,8 @@ add_compile_definitions(
 
 add_library(esgate_options INTERFACE)
 target_compile_features(esgate_options INTERFACE cxx_std_20)
-target_compile_options(esgate_options INTERFACE -Wall -Wextra -Wshadow=local)
+target_compile_options(esgate_options INTERFACE -Wall -Wextra
+  $<$<CXX_COMPILER_ID:GNU>:-Wshadow=local> $<$<CXX_COMPILER_ID:Clang>:-Wshadow>)
 if(ESGATE_WARNINGS_AS_ERRORS)
   target_compile_options(esgate_options INTERFACE -Werror)
 endif()
