@@ -5,8 +5,8 @@
 #include "esgate/multi/multi.hpp"
 
 #include <array>
-#include <initializer_list>
 #include <boost/json.hpp>
+#include <initializer_list>
 #include <utility>
 
 namespace esgate::multi {
@@ -87,12 +87,18 @@ std::optional<json::value> parse_whole(std::string_view text) {
 // Jackson's token names, as ES puts them in parsing errors.
 std::string_view token_name(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::object: return "START_OBJECT";
-    case json::kind::array: return "START_ARRAY";
-    case json::kind::string: return "VALUE_STRING";
-    case json::kind::bool_: return "VALUE_BOOLEAN";
-    case json::kind::null: return "VALUE_NULL";
-    default: return "VALUE_NUMBER";
+    case json::kind::object:
+      return "START_OBJECT";
+    case json::kind::array:
+      return "START_ARRAY";
+    case json::kind::string:
+      return "VALUE_STRING";
+    case json::kind::bool_:
+      return "VALUE_BOOLEAN";
+    case json::kind::null:
+      return "VALUE_NULL";
+    default:
+      return "VALUE_NUMBER";
   }
 }
 
@@ -100,11 +106,16 @@ std::string_view token_name(const json::value& v) {
 // Boost.JSON does not) and containers.
 std::optional<std::string> scalar_text(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::string: return std::string(v.get_string());
-    case json::kind::int64: return std::to_string(v.get_int64());
-    case json::kind::uint64: return std::to_string(v.get_uint64());
-    case json::kind::bool_: return std::string(v.get_bool() ? "true" : "false");
-    default: return std::nullopt;
+    case json::kind::string:
+      return std::string(v.get_string());
+    case json::kind::int64:
+      return std::to_string(v.get_int64());
+    case json::kind::uint64:
+      return std::to_string(v.get_uint64());
+    case json::kind::bool_:
+      return std::string(v.get_bool() ? "true" : "false");
+    default:
+      return std::nullopt;
   }
 }
 
@@ -142,8 +153,10 @@ json::object with_index(const json::object& obj, std::string expr,
   json::object out;
   i = 0;
   for (const auto& [k, v] : obj) {
-    if (i == last) out.emplace("index", expr);
-    else if (!is_index(k)) out.emplace(k, v);
+    if (i == last)
+      out.emplace("index", expr);
+    else if (!is_index(k))
+      out.emplace(k, v);
     ++i;
   }
   if (last == obj.size()) out.emplace("index", std::move(expr));
@@ -179,8 +192,10 @@ void collect_key(std::string_view key, const json::value& value, std::vector<std
     collect_index_key(value, out);
   } else if (key == "indexed_shape" && value.is_object()) {
     const auto* i = value.get_object().if_contains("index");
-    if (i == nullptr) out.emplace_back(k_default_shape_index);
-    else if (i->is_string()) out.emplace_back(i->get_string());
+    if (i == nullptr)
+      out.emplace_back(k_default_shape_index);
+    else if (i->is_string())
+      out.emplace_back(i->get_string());
   } else if (key == "more_like_this" && value.is_object()) {
     for (const auto& [k, items] : value.get_object())
       if (k == "like" || k == "unlike") collect_underscore_index(items, out);
@@ -232,16 +247,23 @@ boost::system::result<std::optional<json::value>, body_error> parse_first(std::s
 // ---- msearch --------------------------------------------------------------------------
 
 // The header keys MultiSearchRequest.readMultiLineFormat accepts besides index/indices.
-constexpr std::array<std::string_view, 17> k_header_keys = {
-    "search_type",       "searchType",
-    "ccs_minimize_roundtrips", "ccsMinimizeRoundtrips",
-    "request_cache",     "requestCache",
-    "preference",        "routing",
-    "allow_partial_search_results",
-    "expand_wildcards",  "expandWildcards",
-    "ignore_unavailable", "ignoreUnavailable",
-    "allow_no_indices",  "allowNoIndices",
-    "ignore_throttled",  "ignoreThrottled"};
+constexpr std::array<std::string_view, 17> k_header_keys = {"search_type",
+                                                            "searchType",
+                                                            "ccs_minimize_roundtrips",
+                                                            "ccsMinimizeRoundtrips",
+                                                            "request_cache",
+                                                            "requestCache",
+                                                            "preference",
+                                                            "routing",
+                                                            "allow_partial_search_results",
+                                                            "expand_wildcards",
+                                                            "expandWildcards",
+                                                            "ignore_unavailable",
+                                                            "ignoreUnavailable",
+                                                            "allow_no_indices",
+                                                            "allowNoIndices",
+                                                            "ignore_throttled",
+                                                            "ignoreThrottled"};
 
 bool known_header_key(std::string_view key) {
   for (const auto k : k_header_keys)
@@ -259,7 +281,8 @@ constexpr std::string_view k_newline_required =
 
 boost::system::result<msearch_header, body_error> parse_header(std::string_view line) {
   msearch_header h;
-  if (line.empty()) return h;  // ES skips the parse: an empty header
+  // ES skips an empty line's parse, and parser.map() reads only whitespace as an empty map.
+  if (line.find_first_not_of(" \t\r") == std::string_view::npos) return h;
   auto v = parse_whole(line);
   if (!v) return parse_error("Failed to parse an msearch header line as a JSON object");
   // parser.map() reads a scalar as an empty map, an array leaves tokens behind.
@@ -269,8 +292,10 @@ boost::system::result<msearch_header, body_error> parse_header(std::string_view 
   for (const auto& [key, value] : h.obj) {
     if (key == "index" || key == "indices") {
       auto e = expression_of(value);
-      if (!e) return bad("The msearch header [" + std::string(key) + "] must be a string or an "
-                         "array of strings");
+      if (!e)
+        return bad("The msearch header [" + std::string(key) +
+                   "] must be a string or an "
+                   "array of strings");
       h.expr = std::move(*e);  // the last one wins, as in ES's loop
     } else if (!known_header_key(key)) {
       return bad("key [" + std::string(key) + "] is not supported in the metadata section");
@@ -320,7 +345,11 @@ void plan_pair(const msearch_header& h, std::string_view header_line, std::strin
   }
   ++plan.forwarded;
   if (v.rewritten) out += rewritten_header(h.obj, v);
-  else out += header_line;
+  // Dropping pairs must not leave an empty first line (the REST compatibility ambiguity).
+  else if (out.empty() && header_line.empty())
+    out += "{}";
+  else
+    out += header_line;
   out += '\n';
   out += source;
   out += '\n';
@@ -363,9 +392,10 @@ boost::system::result<doc_ref, body_error> parse_doc(const json::value& doc,
     } else if (key == "doc") {
       r.has_id = true;  // an artificial document (mtermvectors) needs no id
     } else if (nested_underscore_index(value)) {
-      return bad("failed to parse multi get request. [_index] is only accepted at the top "
-                 "level of a docs array element",
-                 "parse_exception");
+      return bad(
+          "failed to parse multi get request. [_index] is only accepted at the top "
+          "level of a docs array element",
+          "parse_exception");
     }
   }
   return r;
@@ -401,8 +431,9 @@ boost::system::result<std::vector<doc_item>, body_error> parse_docs_body(
                      "], expected [FIELD_NAME] or [START_ARRAY]",
                  "parsing_exception");
     if (key != "docs" && key != "ids")
-      return bad("unknown key [" + std::string(key) + "] for a START_ARRAY, expected [docs] or "
-                 "[ids]",
+      return bad("unknown key [" + std::string(key) +
+                     "] for a START_ARRAY, expected [docs] or "
+                     "[ids]",
                  "parsing_exception");
     const auto& arr = value.get_array();
     for (std::size_t i = 0; i < arr.size(); ++i) {
@@ -463,8 +494,8 @@ std::optional<std::string_view> write_action_of(const json::object& dest) {
 }
 
 boost::system::result<reindex_parts, body_error> parse_reindex(json::value& doc) {
-  if (!doc.is_object()) return parse_error("[reindex] Expected START_OBJECT but was: " +
-                                           std::string(token_name(doc)));
+  if (!doc.is_object())
+    return parse_error("[reindex] Expected START_OBJECT but was: " + std::string(token_name(doc)));
   auto& o = doc.get_object();
   reindex_parts p;
   std::vector<std::string> invalid;
@@ -483,8 +514,10 @@ boost::system::result<reindex_parts, body_error> parse_reindex(json::value& doc)
     }
   }
   // "" and [] are no indices at all (Strings.splitStringByCommaToArray).
-  if (p.source_expr.empty()) invalid.emplace_back("use _all if you really want to copy from all "
-                                                  "existing indexes");
+  if (p.source_expr.empty())
+    invalid.emplace_back(
+        "use _all if you really want to copy from all "
+        "existing indexes");
   const json::object* dest = nullptr;
   if (auto* d = o.if_contains("dest")) {
     if (!d->is_object())
@@ -515,7 +548,8 @@ std::optional<body_error> check_script_writes(std::string_view write_action,
   for (const auto action : {write_action, k_delete_action}) {
     const auto v = authorize(action, "*", false);
     if (v.k != target_verdict::kind::allow || v.rewritten)
-      return forbidden("action [" + std::string(action) + "] with a [script] may write to any "
+      return forbidden("action [" + std::string(action) +
+                       "] with a [script] may write to any "
                        "index: esgate allows it only for identities granted it on every index");
   }
   return std::nullopt;
@@ -530,8 +564,9 @@ boost::system::result<multi_plan, body_error> plan_msearch(std::string_view body
   // With REST API compatibility 7 ES skips an empty first line; in 8 it is an empty header.
   // The pairing would differ, so the gateway refuses the ambiguity.
   if (!body.empty() && body.front() == '\n')
-    return bad("support for empty first line before any action metadata in msearch API is "
-               "deprecated and will be removed in the next major version");
+    return bad(
+        "support for empty first line before any action metadata in msearch API is "
+        "deprecated and will be removed in the next major version");
   multi_plan plan;
   std::string out;
   out.reserve(body.size());
@@ -571,7 +606,8 @@ boost::system::result<multi_plan, body_error> plan_docs(std::string_view body,
       continue;
     }
     keep[i] = false;
-    json::object item{{"_index", *ref.index}, {"_id", ref.id}, {"error", failure(v.type, v.reason)}};
+    json::object item{
+        {"_index", *ref.index}, {"_id", ref.id}, {"error", failure(v.type, v.reason)}};
     plan.denied.push_back({i, std::move(item)});
   }
   plan.forward_body =
@@ -589,8 +625,9 @@ boost::system::result<std::string, body_error> plan_reindex(std::string_view bod
   bool rewritten = false;
   if (parts->remote) {
     if (!may_use_remote)
-      return forbidden("reindex from a remote cluster ([source.remote]) is only allowed through "
-                       "esgate for identities holding the cluster privilege [all]");
+      return forbidden(
+          "reindex from a remote cluster ([source.remote]) is only allowed through "
+          "esgate for identities holding the cluster privilege [all]");
   } else {
     const auto r = authorize(k_search_action, parts->source_expr, false);
     if (r.k != target_verdict::kind::allow) return error_of(r);
@@ -624,8 +661,7 @@ std::optional<body_error> check_query_body(std::string_view body,
 }
 
 std::optional<std::string> pit_id_of(std::string_view body) {
-  if (body.find("\"pit\"") == std::string_view::npos &&
-      body.find("\\u") == std::string_view::npos)
+  if (body.find("\"pit\"") == std::string_view::npos && body.find("\\u") == std::string_view::npos)
     return std::nullopt;
   auto v = parse_first(body);
   if (!v || !*v || !(*v)->is_object()) return std::nullopt;
