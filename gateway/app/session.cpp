@@ -575,6 +575,23 @@ es::query_params without_shaping(const es::query_params& q) {
   return out;
 }
 
+// Bodies the gateway inspects are parsed as JSON: YAML, CBOR and Smile (which Elasticsearch also
+// reads) could name indices the gateway cannot see, so they are refused. No Content-Type is
+// Elasticsearch's own error to give.
+bool json_content_type(beast::string_view value) {
+  const std::string_view v(value.data(), value.size());
+  const auto semi = v.find(';');
+  std::string_view media = v.substr(0, semi);
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+  while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+  if (media.empty()) return true;
+  for (const std::string_view ok : {"application/json", "application/x-ndjson",
+                                    "application/vnd.elasticsearch+json",
+                                    "application/vnd.elasticsearch+x-ndjson"})
+    if (beast::iequals(media, ok)) return true;
+  return false;
+}
+
 // Everything needed to forward one authorized request.
 struct forward_request {
   const es::authz_decision& decision;
@@ -640,6 +657,12 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
       co_return co_await refuse(std::move(r));
     }
     std::optional<body::coding> coding = body::coding::identity;
+    if (read_whole && !json_content_type(msg[bhttp::field::content_type]))
+      co_return co_await refuse(http::es_error(
+          415, "illegal_argument_exception",
+          "Content-Type [" + std::string(msg[bhttp::field::content_type]) +
+              "] is not supported by esgate for a request body it must inspect: send JSON "
+              "(application/json or application/x-ndjson)"));
     if (read_whole) {
       const auto ce = msg[bhttp::field::content_encoding];
       coding = body::parse_content_coding(std::string_view(ce.data(), ce.size()));
@@ -750,17 +773,31 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
   }
 
   // Contexts: a continuation must name ids its identity opened; an opening gets its ids bound.
-  const std::string owner =
-      cursor::owner_tag(fr.who.is_api_key(), fr.who.api_key_id, fr.who.realm(), fr.who.username);
+  const auto owner_of_request = [&fr] {
+    return cursor::owner_tag(fr.who.is_api_key(), fr.who.api_key_id, fr.who.realm(),
+                             fr.who.username);
+  };
   std::optional<std::string> target_override;
   std::vector<cursor::context_ref> used;
   if (d.continues != es::context_kind::none) {
+    // A body in the query string (`source=`) would name ids the gateway does not read.
+    if (es::has_source_param(fr.target.query))
+      co_return co_await refuse(http::es_error(
+          400, "illegal_argument_exception",
+          "the [source] query parameter is not supported by esgate; send the request body "
+          "instead"));
     used = continuation_ids(d, fr.target, out.first);
-    if (used.empty() && d.continues == es::context_kind::task &&
-        !fr.who.effective.has_cluster_privilege("all"))
-      co_return co_await refuse(http::forbidden(
-          "action [" + d.action + "] is unauthorized for " + fr.who.subject() +
-          ": name the task; tasks belong to the identity that started them"));
+    if (used.empty()) {
+      if (d.continues != es::context_kind::task)
+        co_return co_await refuse(http::es_error(
+            400, "illegal_argument_exception",
+            "no " + std::string(cursor::to_string(cursor_kind_of(d.continues))) +
+                " id given: name it in the path or the request body"));
+      if (!fr.who.effective.has_cluster_privilege("all"))
+        co_return co_await refuse(http::forbidden(
+            "action [" + d.action + "] is unauthorized for " + fr.who.subject() +
+            ": name the task; tasks belong to the identity that started them"));
+    }
   } else if (d.ep != nullptr && d.ep->body == es::body_targets::pit && !out.first.empty() &&
              out.pump == nullptr) {
     if (auto pit = multi::pit_id_of(out.first)) {
@@ -769,6 +806,8 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
       target_override = es::build_upstream_target(fr.target);
     }
   }
+  std::string owner;
+  if (!used.empty()) owner = owner_of_request();
   for (const auto& ref : used) {
     const auto found = co_await w.cursors->owner_of(ref);
     if (!found.ok)
@@ -788,18 +827,19 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
     }
   }
   fs.opens = opening_of(d, fr.target);
-  fs.owner = owner;
+  if (fs.opens) fs.owner = owner_of_request();
 
   // The head: framing chosen by the gateway (the whole body in memory goes with its length).
   const auto method = msg.method_string();
   // (if/else, not ?: around temporaries in a coroutine: g++ 12 destroys them twice.)
-  std::string target;
-  if (target_override)
+  std::string rebuilt;
+  std::string_view target = d.upstream_target;
+  if (target_override) {
     target = *target_override;
-  else if (fs.rewrite)
-    target = es::build_upstream_target(fr.target.segments, without_shaping(fr.target.query));
-  else
-    target = d.upstream_target;
+  } else if (fs.rewrite) {
+    rebuilt = es::build_upstream_target(fr.target.segments, without_shaping(fr.target.query));
+    target = rebuilt;
+  }
   http::body_framing framing = http::body_framing::no_body();
   if (has_body(req)) {
     if (out.pump == nullptr)

@@ -368,9 +368,7 @@ struct handler {
   bool on_string(json::string_view s, std::size_t, json::error_code& ec) {
     return finish_scalar(tok_string, s, ec);
   }
-  bool on_number_part(json::string_view s, json::error_code& ec) {
-    return part(tok_number, s, ec);
-  }
+  bool on_number_part(json::string_view s, json::error_code& ec) { return part(tok_number, s, ec); }
   bool on_int64(std::int64_t, json::string_view s, json::error_code& ec) {
     return finish_scalar(tok_number, s, ec);
   }
@@ -474,7 +472,8 @@ struct action_parser::impl {
     std::size_t p = error_offset(text, line_no);
     err.status = 400;
     err.type = "x_content_parse_exception";
-    err.reason = location(text, p) + unexpected_char_message(static_cast<unsigned char>(text[p - 1]));
+    err.reason =
+        location(text, p) + unexpected_char_message(static_cast<unsigned char>(text[p - 1]));
     return result::error;
   }
 
@@ -514,9 +513,9 @@ struct action_parser::impl {
     if (text[p] != '{' && text[p] != '/') {
       std::string_view tok = first_token(text.substr(p));
       if (!tok.empty()) {
-        err = body::body_error{400, "illegal_argument_exception",
-                               malformed(line_no, "expected START_OBJECT but found [" +
-                                                      std::string(tok) + "]")};
+        err = body::body_error{
+            400, "illegal_argument_exception",
+            malformed(line_no, "expected START_OBJECT but found [" + std::string(tok) + "]")};
         return result::error;
       }
     }

@@ -1,75 +1,100 @@
 // esgate-fuzz-deps: esgate::bulk
-// Fuzzes the _bulk filter: arbitrary bytes fed whole and split at a position taken from the
-// first byte. Invariants: forwarded ranges lie inside the input, in order, without overlap;
-// whole and split feeding agree on the forwarded bytes, the denials and error-or-not.
+// Feeds arbitrary bytes to bulk_filter whole and in pieces (cut points taken from the input's
+// first bytes). Invariants: forwarded ranges lie within what was consumed, ordered and
+// non-overlapping; whole and split give the same forwarded bytes, denials and error-or-not.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "esgate/bulk/bulk_filter.hpp"
 
 namespace {
 
+namespace bulk = esgate::bulk;
+using esgate::body::target_verdict;
+
 void check(bool ok) {
   if (!ok) std::abort();
 }
 
-esgate::body::target_verdict fake(std::string_view, std::string_view index, bool) {
-  esgate::body::target_verdict v;
-  if (!index.empty() && index.front() == 'a') {
-    v.k = esgate::body::target_verdict::kind::allow;
-    v.names = {std::string(index)};
-  } else {
-    v.reason = "denied";
+target_verdict authorize(std::string_view action, std::string_view index, bool single) {
+  check(single);
+  check(!index.empty());  // an empty name must never reach the authorizer ("all indices")
+  target_verdict v;
+  if (index.starts_with("l")) {
+    v.k = target_verdict::kind::allow;
+  } else if (index.starts_with("B")) {
+    v.k = target_verdict::kind::bad_request;
+    v.type = "invalid_index_name_exception";
   }
+  v.reason = std::string(action) + std::string(index);
   return v;
 }
 
-struct result {
-  bool failed = false;
+struct outcome {
+  bool error = false;
+  std::string error_reason;
   std::string forwarded;
-  std::size_t denied = 0;
+  std::string denied;
+  std::size_t items = 0;
+  bool operator==(const outcome&) const = default;
 };
 
-result run(std::string_view body, std::size_t cut) {
-  esgate::bulk::bulk_filter f({"a-default", false}, fake);
-  result r;
+outcome run(std::string_view body, const std::vector<std::size_t>& cuts, std::string path) {
+  bulk::bulk_filter f({std::move(path), false}, authorize);
+  outcome o;
   std::string pending;
-  for (int step = 0; step < 2; ++step) {
-    const bool last = step == 1;
-    pending.append(last ? body.substr(cut) : body.substr(0, cut));
+  std::size_t from = 0;
+  for (std::size_t i = 0; i <= cuts.size(); ++i) {
+    std::size_t to = i < cuts.size() ? std::max(from, std::min(cuts[i], body.size())) : body.size();
+    pending.append(body.substr(from, to - from));
+    from = to;
+    bool last = i == cuts.size();
     auto out = f.feed(pending, last);
     if (!out) {
-      r.failed = true;
-      return r;
+      check(f.error().has_value() && f.done());
+      return outcome{true, f.error()->reason, {}, {}, 0};
     }
+    check(out->consumed <= pending.size());
     std::size_t prev = 0;
-    for (const auto& [b, e] : out->forward) {
-      check(b >= prev && b < e && e <= out->consumed && out->consumed <= pending.size());
+    for (auto [b, e] : out->forward) {
+      check(prev <= b && b < e && e <= out->consumed);
       prev = e;
-      r.forwarded.append(pending, b, e - b);
+      o.forwarded.append(pending, b, e - b);
     }
     pending.erase(0, out->consumed);
+    if (last) check(pending.empty() && f.done());
   }
-  r.denied = f.denied().size();
-  check(f.done());
-  return r;
+  for (const auto& d : f.denied()) {
+    check(d.position < f.items());
+    o.denied += std::to_string(d.position) + d.index + "\x01" + d.id + "\x01" + d.reason + "\x02";
+    (void)bulk::denied_item_json(d);
+  }
+  o.items = f.items();
+  check(f.denied().size() <= f.items());
+  return o;
 }
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  if (size == 0) return 0;
-  const std::size_t cut = data[0] % size;
-  const std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
-  const auto whole = run(body, 0);
-  const auto split = run(body, std::min(cut, body.size()));
-  check(whole.failed == split.failed);
-  if (!whole.failed) {
-    check(whole.forwarded == split.forwarded);
-    check(whole.denied == split.denied);
-    check(whole.forwarded.size() <= body.size());
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 2) return 0;
+  // Byte 0: cut stride; byte 1: path index or not. The rest is the body.
+  std::size_t stride = 1 + data[0] % 17;
+  std::string path = data[1] & 1 ? "lp" : "";
+  std::string_view body(reinterpret_cast<const char*>(data) + 2, size - 2);
+  outcome whole = run(body, {}, path);
+  std::vector<std::size_t> cuts;
+  for (std::size_t c = stride; c < body.size(); c += stride) cuts.push_back(c);
+  check(run(body, cuts, path) == whole);
+  std::vector<std::size_t> every;
+  for (std::size_t c = 0; c < body.size() && body.size() < 512; ++c) every.push_back(c);
+  check(run(body, every, path) == whole);
+  if (!whole.error && whole.denied.empty()) {
+    // Everything authorized: the body goes through as is, minus only a trailing orphan action.
+    check(body.starts_with(whole.forwarded));
   }
   return 0;
 }

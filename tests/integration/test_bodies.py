@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import socket
+import urllib.parse
 import zlib
 
 import pytest
@@ -176,7 +177,7 @@ def test_index_op_needs_more_than_create_doc(gw):
 
 
 @pytest.mark.parametrize("body,fragment", [
-    (b'{"create":{"_index":"logs-a"}}\n', "source"),                    # missing source line
+    (b'{"create":{"_index":"logs-a"}}\n', "no requests added"),         # missing source line
     (b'["create"]\n{}\n', "START_OBJECT"),                              # not an object
     (b'{"explode":{"_index":"logs-a"}}\n{}\n', "explode"),              # unknown op
     (b'{"create":{"_index":"logs-a","_index":"secret"}}\n{}\n', "uplicate"),
@@ -338,7 +339,7 @@ def test_bulk_above_the_lookahead_with_denials_is_spliced(gw):
 def test_malformed_bulk_within_the_lookahead_is_not_applied_at_all(gw):
     m = marker()
     body, _ = bulk_items(100, m, set())
-    r = post(gw, "/_bulk", body + b'{"create":{"_index":"logs-a"}}\n', key_auth(gw.writer))
+    r = post(gw, "/_bulk", body + b'{"explode":{"_index":"logs-a"}}\n{}\n', key_auth(gw.writer))
     assert_es_error(r, 400)
     assert_not_forwarded(gw.stub, m)
 
@@ -492,3 +493,25 @@ def test_point_in_time_is_bound_to_its_opener(gw):
                json.dumps({"id": pit}).encode(), user=None)
     assert_es_error(r, 404, "search_context_missing_exception")
     assert pit in gw.stub.es.pits
+
+
+def test_non_json_inspected_body_is_refused(gw):
+    m = marker()
+    body = f"---\nquery:\n  terms:\n    user: {{index: secret, id: '1', path: u}}\n# {m}\n".encode()
+    r = post(gw, "/books/_search", body, key_auth(gw.reader), ctype="application/yaml")
+    assert_es_error(r, 415)
+    assert_not_forwarded(gw.stub, m)
+
+
+def test_clear_scroll_needs_an_id_the_caller_owns(gw):
+    sid = open_scroll(gw, key_auth(gw.reader))
+    other = make_key(gw, "clear-other", BOOKS_READ)
+    src = urllib.parse.quote(json.dumps({"scroll_id": [sid]}))
+    before = len(gw.stub.matching(lambda q: q.path.startswith("/_search/scroll")))
+    for target in (f"/_search/scroll?source={src}&source_content_type=application/json", "/_search/scroll"):
+        r = gw.raw("DELETE", target, [("Authorization", key_auth(other))], None, user=None)
+        assert_es_error(r, 400)
+    assert len(gw.stub.matching(lambda q: q.path.startswith("/_search/scroll"))) == before
+    assert sid in gw.stub.es.scrolls
+    r = gw.raw("DELETE", f"/_search/scroll/{sid}", [("Authorization", key_auth(gw.reader))], None, user=None)
+    assert r.status == 200 and r.json()["num_freed"] == 1, r

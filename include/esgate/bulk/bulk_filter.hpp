@@ -10,9 +10,16 @@
 // Action lines are parsed with Boost.JSON's basic_parser (no DOM); document sources are never
 // parsed, only delimited.
 //
-// Refused as a whole (body_error, 400 in ES's shape and wording, nothing forwarded): an action
-// line that is not one JSON object, has an unknown op, a duplicate key, an unknown item
-// parameter, a non-string `_index`, or an index/create/update without its source line.
+// Refused as a whole (body_error, 400 in ES's shape and wording, nothing forwarded), exactly
+// where BulkRequestParser (9.x) throws: an action line that is not one JSON object, has an
+// unknown op, a duplicate key (Jackson's strict detection), an unknown item parameter, an
+// array/object where a simple value belongs, data after its closing brace; a body not ending
+// in `\n`. Then BulkRequest.validate(): an item with no `_index` and no path index ("index is
+// missing"), a delete/update without `_id` ("id is missing"), no items at all ("no requests
+// added"); ES reports those after parsing everything, so they come with the last piece. An
+// empty body is ES's parse_exception "request body is required".
+// As in ES, a final index/create/update whose source line is missing (body ends right after
+// the action line) is silently not an item; `_index` given as a number or boolean is its text.
 //
 // Each item is authorized on its own target: the item's `_index` (with `\u` escapes decoded)
 // or else the path's index, with the op's implied action:
@@ -43,6 +50,11 @@ using body::body_error;
 using body::target_authorizer;
 using body::target_verdict;
 
+namespace detail {
+class action_parser;
+struct action_line;
+}  // namespace detail
+
 enum class bulk_op : std::uint8_t { index, create, update, del };
 
 std::string_view to_string(bulk_op op);  // "index", "create", "update", "delete"
@@ -52,10 +64,10 @@ std::string_view bulk_item_action(bulk_op op, std::string_view op_type = {});
 
 // One item that was refused: where it was, and what to report there.
 struct denied_item {
-  std::size_t position = 0;  // 0-based index among all items of the request
-  bulk_op op = bulk_op::index;
-  std::string index;  // the target as named (item `_index` or the path's)
-  std::string id;     // the item's `_id`, or empty (auto id)
+  std::size_t position = 0;     // 0-based index among all items of the request
+  bulk_op op = bulk_op::index;  // as ES reports it: an `index` with op_type create is `create`
+  std::string index;            // the target as named (item `_index` or the path's)
+  std::string id;               // the item's `_id`, or empty (auto id)
   int status = 403;
   std::string type = "security_exception";
   std::string reason;
@@ -80,6 +92,9 @@ struct bulk_filter_state;
 class bulk_filter {
  public:
   bulk_filter(bulk_defaults defaults, target_authorizer authorize);
+  ~bulk_filter();
+  bulk_filter(bulk_filter&&) noexcept;
+  bulk_filter& operator=(bulk_filter&&) noexcept;
 
   struct output {
     // Byte ranges [begin, end) of the input given to this feed() call, to forward in order
@@ -103,14 +118,31 @@ class bulk_filter {
   bool done() const { return done_; }
 
  private:
+  struct cache_entry;
+  bool fail(body_error e);
+  void handle_item(std::size_t begin, std::size_t end, output& out);
+  const target_verdict& verdict_for(std::string_view action, std::string_view index);
+  void add_validation_error(std::string_view message);
+
   bulk_defaults defaults_;
   target_authorizer authorize_;
   std::optional<body_error> error_;
   std::vector<denied_item> denied_;
   std::size_t items_ = 0;
-  std::size_t line_ = 0;  // 1-based line number of the next line, for ES's error wording
+  std::size_t line_ = 0;   // lines consumed so far (ES numbers lines from 1, blank ones too)
+  std::size_t bytes_ = 0;  // bytes consumed so far
   bool done_ = false;
-  std::shared_ptr<bulk_filter_state> state_;  // the action-line parser and the verdict cache
+  // BulkRequest.validate() failures ("index is missing", ...): ES refuses the whole request,
+  // but only after parsing all of it, so a later parse error still wins. Nothing is forwarded
+  // once one is seen.
+  std::size_t validation_errors_ = 0;
+  std::string validation_;
+  // Hot-path state reused across items: the action-line parser and its output, and a small
+  // verdict cache (the same action and index repeat throughout a bulk).
+  std::unique_ptr<detail::action_parser> parser_;
+  std::unique_ptr<detail::action_line> line_out_;
+  std::vector<cache_entry> cache_;
+  std::size_t cache_next_ = 0;
 };
 
 }  // namespace esgate::bulk
