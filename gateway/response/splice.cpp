@@ -87,8 +87,14 @@ class scanner {
       ws();
       std::string key = decode_key(key_span);
       if (key == array_key) {
-        if (t_[i_] != '[') return std::nullopt;
-        if (!scan_array(out)) return std::nullopt;
+        // A repeated key: the last occurrence counts, as in the DOM (Boost.JSON keeps the last).
+        out.elements.clear();
+        out.array_inner.reset();
+        if (t_[i_] != '[') {
+          skip_value();
+        } else if (!scan_array(out)) {
+          return std::nullopt;
+        }
       } else {
         span value{i_, 0};
         skip_value();
