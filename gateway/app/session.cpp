@@ -381,6 +381,11 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
   }
   if (body.pump != nullptr) {
     fs.body_started = true;
+    // From here on the request cannot be retried: what was read ahead (up to the look-ahead,
+    // megabytes for a streamed bulk) is not needed any more, so memory stays at one piece.
+    body.first = {};
+    std::string().swap(st.body);
+    std::string().swap(st.body2);
     std::string& piece = st.piece;
     for (;;) {
       st.watch->arm(idle_timeout);
