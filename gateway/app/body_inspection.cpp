@@ -48,6 +48,7 @@ inspection inspect_bulk(const es::authz_decision& d, const es::request_target& t
     return out;
   }
   out.body_changed = true;
+  out.forward_body.reserve(body.size());
   for (const auto& [b, e] : fed->forward) out.forward_body.append(body.substr(b, e - b));
   out.rewrite = std::move(rw);
   return out;

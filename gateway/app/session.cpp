@@ -677,6 +677,8 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
             "unsupported Content-Encoding [" + std::string(ce) +
                 "]: esgate reads this request's body and accepts gzip, deflate or identity"));
     }
+    // One allocation for a body of known length instead of a string doubling through it.
+    if (read_whole && length) body_bytes.reserve(static_cast<std::size_t>(hold));
     st.watch->arm(limits.idle_timeout);
     if (co_await read_request_body(client, client_buffer, reader, body_bytes,
                                    static_cast<std::size_t>(first_size)))
