@@ -31,7 +31,7 @@ inspection inspect_bulk(const es::authz_decision& d, const es::request_target& t
                         std::string_view body, const body::target_authorizer& authorize) {
   inspection out;
   bulk::bulk_filter filter({path_index(d, t), query_flag(t.query, "require_alias")}, authorize);
-  const auto fed = filter.feed(body, true);
+  auto fed = filter.feed(body, true);
   if (!fed) {
     out.k = inspection::kind::answer;
     out.answer = error_response(*filter.error());
@@ -48,8 +48,7 @@ inspection inspect_bulk(const es::authz_decision& d, const es::request_target& t
     return out;
   }
   out.body_changed = true;
-  out.forward_body.reserve(body.size());
-  for (const auto& [b, e] : fed->forward) out.forward_body.append(body.substr(b, e - b));
+  out.forward_ranges = std::move(fed->forward);
   out.rewrite = std::move(rw);
   return out;
 }

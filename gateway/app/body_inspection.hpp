@@ -1,13 +1,14 @@
 #pragma once
 // The body stage of the request path: what authorization asked to inspect (authz_decision::
 // inspect / check_query_body) applied to a whole, decoded and inflated body, sans-I/O. The
-// session reads the body, calls inspect_body(), then forwards `forward_body` or answers
+// session reads the body, calls inspect_body(), then forwards `forward_body` / `forward_ranges` or answers
 // `answer`, and splices `inserts` into the upstream's response (response::splice_response).
 // Bulks larger than the look-ahead are filtered as they stream (bulk::bulk_filter directly).
 #include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "esgate/body/targets.hpp"
@@ -30,8 +31,11 @@ struct response_rewrite {
 struct inspection {
   enum class kind { forward, answer };
   kind k = kind::forward;
-  bool body_changed = false;  // forward `forward_body` instead of the original
+  bool body_changed = false;  // forward `forward_body` (or `forward_ranges`) instead of the original
   std::string forward_body;
+  // A bulk: the byte ranges [begin, end) of the original body to forward (its authorized items),
+  // sent as one gather write rather than copied into `forward_body`.
+  std::vector<std::pair<std::size_t, std::size_t>> forward_ranges;
   http::gateway_response answer;  // kind::answer: an error, or everything denied
   std::optional<response_rewrite> rewrite;  // set when something was denied
 };

@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -38,23 +39,67 @@ bool needs_upstream_tls(const config::upstream& u) {
   return false;
 }
 
+// Every client connection may hold an upstream one too: the usual soft limit of 1,024 descriptors
+// would cap the gateway far below limits.max_connections, so it is raised to the hard limit.
+void raise_open_files_limit(std::size_t max_connections) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  // Clients, plus upstream connections for the requests in flight and the gateway's own.
+  const auto wanted = static_cast<rlim_t>(max_connections) + 1024;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < wanted)
+    spdlog::warn("the open files limit is {} (hard limit {}): fewer than limits.max_connections "
+                 "({}) clients and their upstream connections; raise it (ulimit -n, LimitNOFILE=)",
+                 rl.rlim_cur, rl.rlim_max, max_connections);
+}
+
+// Out of file descriptors (or kernel memory): the pending connection stays in the backlog and
+// accept would fail again at once, so wait before the next try instead of spinning on it.
+bool resource_exhausted(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
+
 asio::awaitable<void> accept_loop(worker& w) {
   auto& shared = w.shared;
+  const auto& limits = shared.settings.limits;
+  asio::steady_timer backoff(w.ioc);
+  std::optional<std::chrono::steady_clock::time_point> last_warning;
   while (w.acceptor && w.acceptor->is_open()) {
     auto [ec, socket] = co_await w.acceptor->async_accept(use_tuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || !w.acceptor->is_open()) break;
+      if (resource_exhausted(ec)) {
+        const auto now = std::chrono::steady_clock::now();
+        if (!last_warning || now - *last_warning > std::chrono::seconds(10)) {  // not per try
+          spdlog::warn("accept failed: {}; pausing accepts for 100 ms at a time", ec.message());
+          last_warning = now;
+        }
+        backoff.expires_after(std::chrono::milliseconds(100));
+        co_await backoff.async_wait(use_tuple);
+        continue;
+      }
       spdlog::warn("accept failed: {}", ec.message());
       continue;
     }
-    if (shared.connections.load(std::memory_order_relaxed) >=
-        shared.settings.limits.max_connections) {
+    if (shared.connections.load(std::memory_order_relaxed) >= limits.max_connections) {
       shared.metrics.connections_refused.add();
       continue;  // socket closes on destruction: limits.max_connections reached
     }
+    boost::system::error_code rec;
+    const auto remote = socket.remote_endpoint(rec);
+    std::string ip = rec ? std::string("unknown") : remote.address().to_string();
+    if (!shared.per_ip.try_open(ip, limits.max_connections_per_ip)) {
+      shared.metrics.connections_refused.add();
+      continue;  // limits.max_connections_per_ip reached for this address
+    }
     shared.connections.fetch_add(1, std::memory_order_relaxed);
     shared.metrics.connections_open.add(1);
-    asio::co_spawn(w.ioc, run_session(w, std::move(socket)), [&shared](std::exception_ptr e) {
+    asio::co_spawn(w.ioc, run_session(w, std::move(socket)), [&shared, ip](std::exception_ptr e) {
+      shared.per_ip.close(ip);
       shared.connections.fetch_sub(1, std::memory_order_relaxed);
       shared.metrics.connections_open.add(-1);
       if (e) {
@@ -236,6 +281,7 @@ worker::worker(shared_state& s, unsigned idx)
 }
 
 int run_server(const config::settings& settings) {
+  raise_open_files_limit(settings.limits.max_connections);
   shared_state shared(settings);
   auto& m = shared.metrics;
 

@@ -60,8 +60,12 @@ struct session_state {
   // Message heads and chunk size lines, rebuilt per request in buffers that keep their capacity.
   std::string request_head, response_head, chunk_line;
   // Request body bytes read before the head goes upstream (and their rewritten form), and the
-  // pieces streamed after it.
+  // pieces streamed after it. `body` and `body2` come from the worker's pool when large.
   std::string body, body2, piece;
+  // A filtered bulk: the ranges of `body` to forward; and the gather list of the first write.
+  using byte_ranges = std::vector<std::pair<std::size_t, std::size_t>>;
+  byte_ranges first_ranges;
+  std::vector<asio::const_buffer> gather;
   // The body relay buffer, borrowed from the worker only while a request is forwarded.
   std::unique_ptr<char[]> relay_buffer;
   char* buffer() {
@@ -71,12 +75,22 @@ struct session_state {
   void return_buffer() {
     if (relay_buffer) w.buffers.give(std::move(relay_buffer));
   }
-  // Inspected bodies can be megabytes: an idle connection keeps none of that.
+  // A body read whole for inspection goes into a pooled buffer: no fresh megabytes per request.
+  void take_body_buffer() {
+    if (body.capacity() <= relay_buffer_size) body = w.bodies.take();
+  }
+  // Inspected bodies can be megabytes: an idle connection keeps none of that (the pool keeps a
+  // few per thread).
   void release_body_buffers() {
-    for (auto* s : {&body, &body2, &piece}) {
-      if (s->capacity() > relay_buffer_size) std::string().swap(*s);
+    const auto keep = static_cast<std::size_t>(w.shared.settings.limits.body_lookahead);
+    for (auto* s : {&body, &body2}) {
+      if (s->capacity() > relay_buffer_size) w.bodies.give(std::exchange(*s, {}), keep);
       s->clear();
     }
+    if (piece.capacity() > relay_buffer_size) std::string().swap(piece);
+    piece.clear();
+    if (first_ranges.capacity() > 64) byte_ranges().swap(first_ranges);
+    first_ranges.clear();
   }
 };
 
@@ -127,6 +141,35 @@ framed_piece frame_piece(std::string& chunk_line, std::string_view head, const c
   if (chunked && size != 0) f.parts[f.count++] = asio::buffer(crlf.data(), crlf.size());
   if (chunked && last) f.parts[f.count++] = asio::buffer(last_chunk.data(), last_chunk.size());
   return f;
+}
+
+// The head and the part of the request body in memory, as one gather write: `first` whole, or
+// only its `ranges` (a filtered bulk's authorized items, sent from where they were read rather
+// than copied together). When chunked, they form one chunk; `last` ends the chunked body.
+void frame_first(std::vector<asio::const_buffer>& parts, std::string& chunk_line,
+                 std::string_view head, std::string_view first,
+                 const std::vector<std::pair<std::size_t, std::size_t>>* ranges, bool chunked,
+                 bool last) {
+  static constexpr std::string_view crlf = "\r\n", last_chunk = "0\r\n\r\n";
+  parts.clear();
+  parts.push_back(asio::buffer(head.data(), head.size()));
+  std::size_t size = first.size();
+  if (ranges != nullptr) {
+    size = 0;
+    for (const auto& [b, e] : *ranges) size += e - b;
+  }
+  if (chunked && size != 0) {
+    chunk_line.clear();
+    http::append_chunk_size(chunk_line, size);
+    parts.push_back(asio::buffer(chunk_line));
+  }
+  if (ranges == nullptr) {
+    if (size != 0) parts.push_back(asio::buffer(first.data(), first.size()));
+  } else {
+    for (const auto& [b, e] : *ranges) parts.push_back(asio::buffer(first.data() + b, e - b));
+  }
+  if (chunked && size != 0) parts.push_back(asio::buffer(crlf.data(), crlf.size()));
+  if (chunked && last) parts.push_back(asio::buffer(last_chunk.data(), last_chunk.size()));
 }
 
 // Copies a body from `in` (parsed by `p`) to `out` piece by piece through a fixed buffer: bodies
@@ -270,8 +313,16 @@ struct body_pump {
 template <class ClientStream>
 struct outgoing_body {
   std::string_view first;
+  // When set, only these ranges of `first` are sent (a filtered bulk).
+  const std::vector<std::pair<std::size_t, std::size_t>>* ranges = nullptr;
   body_pump<ClientStream>* pump = nullptr;
   bool chunked = false;
+  std::size_t first_size() const {
+    if (ranges == nullptr) return first.size();
+    std::size_t n = 0;
+    for (const auto& [b, e] : *ranges) n += e - b;
+    return n;
+  }
 };
 
 struct forward_state {
@@ -371,12 +422,12 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
   // beyond that is consumed yet, so a dead pooled connection can still be retried elsewhere.
   st.watch->arm(request_timeout);
   {
-    const auto framed = frame_piece(st.chunk_line, st.request_head, body.first.data(),
-                                    body.first.size(), body.chunked, body.pump == nullptr);
+    frame_first(st.gather, st.chunk_line, st.request_head, body.first, body.ranges, body.chunked,
+                body.pump == nullptr);
     std::size_t written = 0;
     error_code ec;
-    if (!http_io::write_now(up, framed.buffers(), written, ec))
-      ec = co_await http_io::write_rest(up, framed.buffers(), written);
+    if (!http_io::write_now(up, st.gather, written, ec))
+      ec = co_await http_io::write_rest(up, st.gather, written);
     if (ec) co_return attempt_result::retry;
   }
   if (body.pump != nullptr) {
@@ -384,8 +435,8 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
     // From here on the request cannot be retried: what was read ahead (up to the look-ahead,
     // megabytes for a streamed bulk) is not needed any more, so memory stays at one piece.
     body.first = {};
-    std::string().swap(st.body);
-    std::string().swap(st.body2);
+    body.ranges = nullptr;
+    st.release_body_buffers();
     std::string& piece = st.piece;
     for (;;) {
       st.watch->arm(idle_timeout);
@@ -650,8 +701,14 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
     const bool read_whole = inspected || d.continues != es::context_kind::none;
     // What is read before anything goes upstream: the first relay buffer of a streamed body, or
     // an inspected body whole (up to the look-ahead).
-    const std::uint64_t first_size = read_whole ? limits.body_lookahead : relay_buffer_size;
     const auto length = req.content_length();
+    // A bulk whose length already says it exceeds the look-ahead is filtered as it streams from
+    // its first piece on: reading the look-ahead first would cost its memory for nothing, since
+    // the body cannot be validated whole anyway (see body_pump::fail for what a late error means).
+    const bool streams_from_start = d.inspect == es::body_targets::bulk && !d.check_query_body &&
+                                    length && *length > limits.body_lookahead;
+    std::uint64_t first_size = relay_buffer_size;
+    if (read_whole && !streams_from_start) first_size = limits.body_lookahead;
     const std::uint64_t hold = length ? std::min(*length, first_size) : first_size;
     if (read_whole &&
         !budget.take(shared.buffered_body_bytes, hold, limits.body_buffer_budget)) {
@@ -677,8 +734,13 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
             "unsupported Content-Encoding [" + std::string(ce) +
                 "]: esgate reads this request's body and accepts gzip, deflate or identity"));
     }
-    // One allocation for a body of known length instead of a string doubling through it.
-    if (read_whole && length) body_bytes.reserve(static_cast<std::size_t>(hold));
+    // One allocation instead of a string doubling through the body (which holds the old and the
+    // new copy at once): its length, or the look-ahead when chunked (address space only: pages
+    // are touched as the body arrives).
+    if (read_whole) {
+      st.take_body_buffer();
+      body_bytes.reserve(static_cast<std::size_t>(hold));
+    }
     st.watch->arm(limits.idle_timeout);
     if (co_await read_request_body(client, client_buffer, reader, body_bytes,
                                    static_cast<std::size_t>(first_size)))
@@ -736,7 +798,10 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
                                                     fr.keep_alive && !ins.answer.close);
           co_return !ec && fr.keep_alive && !ins.answer.close;
         }
-        if (ins.body_changed) {
+        if (ins.body_changed && !ins.forward_ranges.empty()) {
+          st.first_ranges = std::move(ins.forward_ranges);
+          out.ranges = &st.first_ranges;
+        } else if (ins.body_changed) {
           st.body2 = std::move(ins.forward_body);
           out.first = st.body2;
         }
@@ -748,16 +813,14 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
         if (d.ep && !d.ep->index_param.empty() && !fr.target.segments.empty())
           defaults.index = fr.target.segments.front();
         streamed_bulk.emplace(std::move(defaults), make_body_authorizer(ctx));
-        const auto fed = streamed_bulk->feed(body_bytes, false);
+        auto fed = streamed_bulk->feed(body_bytes, false);
         if (!fed)
           co_return co_await refuse(error_response(*streamed_bulk->error()));
-        std::string& first = st.body2;
-        first.clear();
-        for (const auto& [b, e] : fed->forward) first.append(body_bytes, b, e - b);
+        st.first_ranges = std::move(fed->forward);
+        out.ranges = &st.first_ranges;
         pump.pending.assign(body_bytes, fed->consumed);
         pump.bulk = &*streamed_bulk;
         pump.max_item = limits.body_lookahead;
-        out.first = first;
         out.pump = &pump;
         out.chunked = true;
         fs.rewrite = rewrite_for(es::body_targets::bulk, fr.target.query);
@@ -850,7 +913,7 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
   http::body_framing framing = http::body_framing::no_body();
   if (has_body(req)) {
     if (out.pump == nullptr)
-      framing = http::body_framing::of_length(out.first.size());
+      framing = http::body_framing::of_length(out.first_size());
     else if (out.chunked)
       framing = http::body_framing::chunked();
     else
@@ -1064,8 +1127,16 @@ asio::awaitable<void> serve(session_state& st, Stream& stream) {
       if (w.shared.draining.load(std::memory_order_relaxed)) break;
       st.watch->arm(limits.idle_timeout);
       w.idle_streams.insert(&lowest);
-      co_await asio::post(asio::use_awaitable);  // as for the upstream's answer, see forward_once
-      auto ec = co_await http_io::read_more(stream, buffer);
+      error_code ec;
+      if constexpr (http_io::is_plain_socket<Stream>) {
+        // An idle keep-alive connection holds no read buffer: wait for readability with none,
+        // then read (10,000 idle clients cost their sockets, not 10,000 buffers).
+        buffer.shrink_to_fit();
+        std::tie(ec) = co_await stream.async_wait(asio::socket_base::wait_read, use_tuple);
+      } else {
+        co_await asio::post(asio::use_awaitable);  // as for the upstream's answer, see forward_once
+      }
+      if (!ec) ec = co_await http_io::read_more(stream, buffer);
       w.idle_streams.erase(&lowest);
       if (ec) break;
     }

@@ -551,6 +551,10 @@ class settings_parser {
                 [&](const entry& v) {
                   if (auto n = check_.integer(v, 1, 10'000'000)) l.max_connections = *n;
                 }},
+               {"max_connections_per_ip",
+                [&](const entry& v) {
+                  if (auto n = check_.integer(v, 1, 10'000'000)) l.max_connections_per_ip = *n;
+                }},
                {"shutdown_grace",
                 [&](const entry& v) {
                   if (auto d = check_.duration_value(v, duration{0}, max_duration))

@@ -100,6 +100,8 @@ struct limits {
   duration header_timeout{10000};
   duration idle_timeout{60000};
   std::size_t max_connections = 10000;
+  // Connections open at once from one client address; beyond it new ones are closed at once.
+  std::size_t max_connections_per_ip = 1000;
   duration shutdown_grace{30000};
 };
 
