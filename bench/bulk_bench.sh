@@ -22,9 +22,13 @@
 #   CONNS         wrk connections               (default 4)
 #   BODY_MB       size of the measured bulk body, in MB of 10^6 bytes (default 10)
 #   BIG_MB        size of the bulk for the RSS measurement (default 100; 0 skips it)
+#   RESPONSE      the stub's bulk answer: items (default; one result per forwarded item, as
+#                 Elasticsearch answers, so esgate splices its 403 items in) or empty ("items":[])
 #   PROXY_CPU / LOAD_CPU  cores for the proxy / for wrk+stub+redis (default 0 / 1)
 #   PERF_OUT      after the measurement, also record `perf record -g` of esgate under the same load
 #                 (DURATION seconds) into this file
+#   PERF_ARGS     options for perf record (default -g; e.g. "--call-graph dwarf" for callers
+#                 through code built without frame pointers)
 #   OUT           also write the Markdown section to this file
 set -euo pipefail
 
@@ -37,14 +41,16 @@ WARMUP=${WARMUP:-3}
 CONNS=${CONNS:-4}
 BODY_MB=${BODY_MB:-10}
 BIG_MB=${BIG_MB:-100}
+RESPONSE=${RESPONSE:-items}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 OUT=${OUT:-}
 PERF_OUT=${PERF_OUT:-}
+PERF_ARGS=${PERF_ARGS:--g}
 
 # The exact command, with the knobs that were set, for the report.
 cmd=""
-for v in ESGATE_BIN ESGATE_SRC ESGATE_COMMIT RUNS DURATION WARMUP CONNS BODY_MB BIG_MB PROXY_CPU LOAD_CPU PERF_OUT; do
+for v in ESGATE_BIN ESGATE_SRC ESGATE_COMMIT RUNS DURATION WARMUP CONNS BODY_MB BIG_MB RESPONSE PROXY_CPU LOAD_CPU PERF_OUT; do
   if printenv "$v" >/dev/null; then cmd+="$v=$(printenv "$v") "; fi
 done
 cmd+="bench/bulk_bench.sh${*:+ $*}"
@@ -61,6 +67,7 @@ for v in RUNS DURATION CONNS BODY_MB; do
 done
 [[ $BIG_MB =~ ^[0-9]+$ ]] || die "BIG_MB must be a non-negative integer"
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "WARMUP must be a non-negative integer"
+[[ $RESPONSE =~ ^(items|empty)$ ]] || die "RESPONSE must be items or empty"
 [ "$BIG_MB" -le 190 ] || die "BIG_MB must stay below the 200mb body limits configured here"
 [ -z "$PERF_OUT" ] || command -v perf >/dev/null || die "PERF_OUT is set but perf is not installed"
 clk_tck=$(getconf CLK_TCK)
@@ -195,7 +202,25 @@ nginx_http_common="access_log off;
 # nginx's workers run unprivileged: they may traverse the work dir (not list it) and read stubroot.
 chmod 711 "$work"
 mkdir -p "$work/stubroot"
-printf '%s' '{"took":1,"errors":false,"items":[]}' >"$work/stubroot/_bulk"
+# RESPONSE=items (default): the answer Elasticsearch gives (without filter_path) to the denied
+# variant's forwarded items, one `create` result per item, so esgate splices its 403 items in
+# exactly as in production; RESPONSE=empty: `"items":[]` (esgate then passes the answer on).
+if [ "$RESPONSE" = items ]; then
+  awk -v n=$((body_items - body_denied)) 'BEGIN {
+    printf "{\"took\":42,\"errors\":false,\"items\":["
+    for (i = 0; i < n; i++)
+      printf "%s{\"create\":{\"_index\":\"logs-a\",\"_id\":\"bench%015d\",\"_version\":1,\"result\":\"created\",\"_shards\":{\"total\":2,\"successful\":1,\"failed\":0},\"_seq_no\":%d,\"_primary_term\":1,\"status\":201}}", (i ? "," : ""), i, i
+    printf "]}"
+  }' >"$work/stubroot/_bulk"
+else
+  printf '%s' '{"took":1,"errors":false,"items":[]}' >"$work/stubroot/_bulk"
+fi
+response_bytes=$(stat -c %s "$work/stubroot/_bulk")
+if [ "$RESPONSE" = items ]; then
+  response_desc="what Elasticsearch answers for the denied variant's $((body_items - body_denied)) forwarded items (one \`create\` result each, no filter_path), so esgate reads it whole and splices its $body_denied 403 items in at their positions; for \`esgate_nodeny\` the count differs and esgate passes it on unread"
+else
+  response_desc="\`{\"took\":1,\"errors\":false,\"items\":[]}\` (shorter than what esgate forwarded, so esgate passes it on instead of splicing: the splice is not measured)"
+fi
 chmod 755 "$work/stubroot"; chmod 644 "$work/stubroot/_bulk"
 cat >"$work/stub.conf" <<EOF
 ${nginx_common//PIDFILE/$work/stub.pid}
@@ -355,7 +380,7 @@ log "check: esgate denied-only bulk -> 200 with a 403 item: $(head -c 300 "$work
 read -r code _ _ <<<"$(post "${url[esgate]}" "$work/mixed.ndjson")"
 [ "$code" = 200 ] || die "esgate answered $code to a mixed bulk: $(head -c 400 "$work/resp")"
 mixed_resp=$(head -c 400 "$work/resp")
-log "check: esgate mixed bulk (stub answers \"items\":[]) -> 200: $mixed_resp"
+log "check: esgate mixed bulk -> 200: $mixed_resp"
 
 # ---------------------------------------------------------------------------------------------
 # Peak RSS growth of esgate for one in-flight BIG_MB bulk, on a fresh gateway (before any
@@ -469,8 +494,9 @@ done
 load_after=$(awk '{print $1", "$2", "$3}' /proc/loadavg)
 
 if [ -n "$PERF_OUT" ]; then
-  log "perf record -g of esgate for ${DURATION}s into $PERF_OUT"
-  perf record -g -o "$PERF_OUT" -p "$esgate_pid" -- sleep "$((DURATION + 1))" >"$work/perf.log" 2>&1 &
+  log "perf record $PERF_ARGS of esgate for ${DURATION}s into $PERF_OUT"
+  # shellcheck disable=SC2086 # PERF_ARGS is a list of options
+  perf record $PERF_ARGS -o "$PERF_OUT" -p "$esgate_pid" -- sleep "$((DURATION + 1))" >"$work/perf.log" 2>&1 &
   perf_pid=$!; pids+=("$perf_pid")
   run_wrk esgate "$DURATION"
   wait "$perf_pid" || log "warning: perf record failed: $(tail -n 3 "$work/perf.log")"
@@ -538,10 +564,8 @@ report() {
   default \`body_lookahead\` (16 MiB: these bodies are read whole, filtered, then forwarded), authenticated by an API
   key whose role descriptor allows \`create_doc\` and \`create_index\` on \`logs-*\` only. wrk, the stub and Redis
   on core $LOAD_CPU. The stub is nginx reading the whole body into memory (\`mirror\`, \`client_body_buffer_size 16m\`)
-  and then answering \`{"took":1,"errors":false,"items":[]}\` (\`application/json\`); wrk and the stub share core $LOAD_CPU,
-  which caps what any target can reach (see \`direct\`). The answer's \`items\` is shorter than what esgate forwarded,
-  so esgate passes it through instead of splicing its 403 items in: the splice itself isn't measured, but reading,
-  per-item authorization, filtering and forwarding are.
+  and then answering $response_desc (\`application/json\`, $(mb_of "$response_bytes") MB); wrk and the stub share core $LOAD_CPU,
+  which caps what any target can reach (see \`direct\`).
   (Mixed-bulk check answer: \`$mixed_resp\`.)
 - Load: \`wrk -t1 -c$CONNS -d${DURATION}s --timeout 30s\`, closed loop, $RUNS runs per target (order rotated), medians
   shown; ${WARMUP}s warm-up per target discarded. Errors (socket + non-2xx) over all measured runs: $errors_total.

@@ -129,7 +129,8 @@ asio::awaitable<void> last_used_flush_loop(worker& w) {
   }
 }
 
-// Cancels the sockets of connections whose armed deadline has passed (see io_watch).
+// Cancels the sockets of connections whose armed deadline has passed (see io_watch), and trims
+// the thread's pool of body buffers.
 asio::awaitable<void> watch_sweep_loop(worker& w) {
   asio::steady_timer timer(w.ioc);
   for (;;) {
@@ -137,6 +138,7 @@ asio::awaitable<void> watch_sweep_loop(worker& w) {
     auto [ec] = co_await timer.async_wait(use_tuple);
     if (ec) co_return;
     const auto now = proxy::clock::now();
+    w.bodies.trim(std::chrono::steady_clock::now());
     auto& ws = w.watches;
     for (std::size_t i = 0; i < ws.size();) {
       auto watch = ws[i].lock();

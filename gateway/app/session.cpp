@@ -110,9 +110,12 @@ asio::awaitable<error_code> write_gateway_response(session_state& st, Stream& st
                                                    bool head = false) {
   count_status(st.w.shared.metrics, r.status);
   st.response_head.clear();
-  http::append_gateway_response(st.response_head, r, version, keep_alive, head);
+  // The head alone (with the body's length), then head and body in one gather write: a body of
+  // megabytes (a spliced bulk answer) is not copied behind the head.
+  http::append_gateway_response(st.response_head, r, version, keep_alive, /*head=*/true);
   st.watch->arm(st.w.shared.settings.limits.idle_timeout);
-  const auto bytes = asio::buffer(st.response_head);
+  std::array<asio::const_buffer, 2> bytes{asio::buffer(st.response_head), asio::buffer(r.body)};
+  if (head) bytes[1] = asio::const_buffer();
   std::size_t written = 0;
   error_code ec;
   if (http_io::write_now(stream, bytes, written, ec)) co_return ec;
@@ -360,6 +363,10 @@ asio::awaitable<error_code> read_whole_response(session_state& st, UpstreamStrea
                                                 bhttp::response_parser<bhttp::buffer_body>& rp,
                                                 std::string& out) {
   constexpr std::size_t max_rewritten_response = 512ull * 1024 * 1024;
+  // Its length at once when known: a string doubling through megabytes copies them again and,
+  // past 8 MiB, takes fresh pages from the system each time.
+  if (const auto length = rp.content_length(); length && *length <= max_rewritten_response)
+    out.reserve(static_cast<std::size_t>(*length));
   char* buf = st.buffer();
   while (!rp.is_done()) {
     http_io::body_piece piece{buf, relay_buffer_size};
@@ -375,17 +382,34 @@ asio::awaitable<error_code> read_whole_response(session_state& st, UpstreamStrea
 
 // The client's answer built from the upstream's rewritten one: the splice of denied items,
 // `filter_path` and `pretty` applied by the gateway, gzip when the client accepts it.
-http::gateway_response rewritten_response(const forward_state& fs, unsigned status,
-                                          const bhttp::response_parser<bhttp::buffer_body>& rp,
-                                          std::string upstream_body) {
-  http::gateway_response r;
-  r.status = static_cast<int>(status);
+// The rewrite to apply: the request's, plus the denials of a bulk filtered as it streamed.
+response_rewrite final_rewrite(const forward_state& fs) {
   auto rw = *fs.rewrite;
   if (fs.streamed_bulk != nullptr) {
     for (const auto& item : fs.streamed_bulk->denied())
       rw.inserts.push_back({item.position, bulk::denied_item_json(item)});
     rw.set_errors = true;
   }
+  return rw;
+}
+
+// The common case of a rewritten answer: a 2xx spliced as bytes, sent as parts of the upstream's
+// body and the gateway's items (no copy of megabytes). nullopt when the answer must be rebuilt
+// (filter_path, pretty, gzip for the client) or has not the expected shape.
+std::optional<response::spliced_body> spliced_parts(const forward_state& fs, unsigned status,
+                                                    std::string_view upstream_body) {
+  if (status / 100 != 2 || (fs.gzip_ok && upstream_body.size() > 1024)) return std::nullopt;
+  auto rw = final_rewrite(fs);
+  return response::splice_response_parts(upstream_body, rw.array_key, std::move(rw.inserts),
+                                         rw.set_errors, rw.filter_path, rw.pretty);
+}
+
+http::gateway_response rewritten_response(const forward_state& fs, unsigned status,
+                                          const bhttp::response_parser<bhttp::buffer_body>& rp,
+                                          std::string upstream_body) {
+  http::gateway_response r;
+  r.status = static_cast<int>(status);
+  auto rw = final_rewrite(fs);
   auto body = status / 100 == 2 ? rewritten_body(std::move(rw), upstream_body) : std::nullopt;
   if (body) {
     r.body = std::move(*body);
@@ -533,12 +557,31 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
   }
 
   if (fs.rewrite && !no_body) {
-    std::string whole;
+    std::string whole = st.w.bodies.take();  // megabytes for a bulk answer: pooled
     if (auto ec = co_await read_whole_response(st, up, conn.buffer, rp, whole); ec) {
       st.w.shared.metrics.upstream_errors.add();
       fs.error = http::es_error(502, "esgate_upstream_exception",
                                 "the connection to Elasticsearch failed while reading a response");
       co_return attempt_result::failed;
+    }
+    if (auto parts = spliced_parts(fs, status, whole)) {
+      // The upstream's head (its Content-Type, X-Elastic-Product, warnings) with the new length.
+      st.response_head.clear();
+      auto reason = res.reason();
+      http::append_client_response_head(
+          st.response_head, res.base(),
+          {status, std::string_view(reason.data(), reason.size()), version, fs.client_keep_alive,
+           http::body_framing::of_length(parts->size())});
+      count_status(st.w.shared.metrics, static_cast<int>(status));
+      auto& gather = st.gather;
+      gather.clear();
+      gather.push_back(asio::buffer(st.response_head));
+      for (const auto part : parts->parts) gather.push_back(asio::buffer(part.data(), part.size()));
+      st.watch->arm(idle_timeout);
+      const bool gone = static_cast<bool>(co_await http_io::write_all(client, gather));
+      st.w.bodies.give(std::move(whole), st.w.shared.settings.limits.body_lookahead);
+      if (gone) co_return attempt_result::client_gone;
+      co_return upstream_keep_alive ? attempt_result::done : attempt_result::client_gone;
     }
     auto r = rewritten_response(fs, status, rp, std::move(whole));
     if (co_await write_gateway_response(st, client, r, version, fs.client_keep_alive))

@@ -3,6 +3,7 @@
 // (SO_REUSEPORT) and its caches and pools, so the request path takes no lock shared by all threads.
 // Shared state is either immutable, atomic, or swapped into each worker by posting to it.
 #include <atomic>
+#include <chrono>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -98,26 +99,42 @@ class relay_buffers {
 // thread and reused. A fresh allocation of megabytes costs a page fault per 4 KiB on every request
 // (jemalloc hands allocations over 8 MiB back to the system at once): a third of the CPU of a
 // 10 MB `_bulk` (bench/RESULTS.md). Like the relay buffers, they follow the requests in flight,
-// not the connections; at most `max_free` are kept, none larger than the look-ahead.
+// not the connections: at most `max_free` and `max_bytes` are kept, none larger than the
+// look-ahead, and none once the thread has not needed one for `max_unused` (trim()).
 class body_buffers {
  public:
+  using clock = std::chrono::steady_clock;
   std::string take() {
+    last_take_ = clock::now();
     if (free_.empty()) return {};
     auto s = std::move(free_.back());
     free_.pop_back();
+    bytes_ -= s.capacity();
     return s;
   }
   void give(std::string s, std::size_t max_capacity) {
     s.clear();
     if (s.capacity() <= relay_buffers::size || s.capacity() > max_capacity + 4096 ||
-        free_.size() >= max_free)
+        free_.size() >= max_free || bytes_ + s.capacity() > max_bytes)
       return;  // small ones cost nothing to make, larger ones are not kept
+    bytes_ += s.capacity();
     free_.push_back(std::move(s));
+  }
+  // Called periodically: a thread that stopped receiving large bodies gives their memory back.
+  void trim(clock::time_point now) {
+    if (!free_.empty() && now - last_take_ > max_unused) {
+      free_.clear();
+      bytes_ = 0;
+    }
   }
 
  private:
-  static constexpr std::size_t max_free = 2;
+  static constexpr std::size_t max_free = 8;
+  static constexpr std::size_t max_bytes = 128ull * 1024 * 1024;
+  static constexpr std::chrono::seconds max_unused{10};
   std::vector<std::string> free_;
+  std::size_t bytes_ = 0;
+  clock::time_point last_take_{};
 };
 
 struct digest_hash {

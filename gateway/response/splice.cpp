@@ -197,43 +197,60 @@ bool check_positions(std::vector<spliced_item>& inserts, std::size_t total) {
   return true;
 }
 
-std::optional<std::string> splice_bytes(std::string_view body, const layout& l,
-                                        const std::vector<spliced_item>& inserts,
-                                        bool set_errors) {
-  std::size_t total = l.elements.size() + inserts.size();
-  std::string array;
-  array.reserve(l.array_inner->end - l.array_inner->begin + inserts.size() * 256);
+// The upstream body with the inserts put between its elements and `errors` set, as parts. Runs of
+// consecutive upstream elements are one view each (with the separators between them as the
+// upstream wrote them): a bulk answer with 28 denied items among 28,000 is ~60 parts.
+spliced_body splice_bytes(std::string_view body, const layout& l,
+                          const std::vector<spliced_item>& inserts, bool set_errors) {
+  spliced_body out;
+  auto copy_upstream = [&](std::size_t begin, std::size_t end) {
+    if (end > begin) out.parts.push_back(body.substr(begin, end - begin));
+  };
+  auto add_own = [&](std::string bytes) { out.parts.push_back(out.own.emplace_back(std::move(bytes))); };
+  // What precedes the array: `errors` is before or after it in the object; edited in place.
+  const bool mark_errors = set_errors && !inserts.empty();
+  std::size_t copied = 0;
+  auto copy_until = [&](std::size_t until) {  // upstream bytes up to `until`, editing `errors`
+    if (mark_errors && l.errors_value && l.errors_value->begin >= copied &&
+        l.errors_value->end <= until) {
+      copy_upstream(copied, l.errors_value->begin);
+      out.parts.push_back("true");
+      copied = l.errors_value->end;
+    }
+    copy_upstream(copied, until);
+    copied = until;
+  };
+  if (mark_errors && !l.errors_value) {
+    copy_until(l.object_open + 1);
+    out.parts.push_back("\"errors\":true,");
+  }
+  copy_until(l.array_inner->begin);
+  const std::size_t total = l.elements.size() + inserts.size();
   std::size_t next_insert = 0, next_element = 0;
+  std::optional<std::size_t> run_begin;  // start of the current run of upstream elements
+  std::size_t run_end = 0;
+  auto flush_run = [&] {
+    if (run_begin) copy_upstream(*run_begin, run_end);
+    run_begin.reset();
+  };
   for (std::size_t pos = 0; pos < total; ++pos) {
-    if (pos > 0) array.push_back(',');
     if (next_insert < inserts.size() && inserts[next_insert].position == pos) {
-      array += serialize_es(inserts[next_insert++].item, false);
+      flush_run();
+      std::string item = pos > 0 ? "," : "";
+      item += serialize_es(inserts[next_insert++].item, false);
+      if (pos + 1 < total && !(next_insert < inserts.size() &&
+                               inserts[next_insert].position == pos + 1))
+        item += ',';  // an upstream element follows
+      add_own(std::move(item));
     } else {
       const span& e = l.elements[next_element++];
-      array.append(body.substr(e.begin, e.end - e.begin));
+      if (!run_begin) run_begin = e.begin;
+      run_end = e.end;
     }
   }
-  struct edit {
-    span where;
-    std::string_view with;
-  };
-  std::vector<edit> edits{{*l.array_inner, array}};
-  bool mark_errors = set_errors && !inserts.empty();
-  static constexpr std::string_view errors_member = "\"errors\":true,";
-  if (mark_errors && l.errors_value) edits.push_back({*l.errors_value, "true"});
-  if (mark_errors && !l.errors_value) edits.push_back({{l.object_open + 1, l.object_open + 1},
-                                                       errors_member});
-  std::sort(edits.begin(), edits.end(),
-            [](const edit& a, const edit& b) { return a.where.begin < b.where.begin; });
-  std::string out;
-  out.reserve(body.size() + array.size());
-  std::size_t copied = 0;
-  for (const edit& e : edits) {
-    out.append(body.substr(copied, e.where.begin - copied));
-    out.append(e.with);
-    copied = e.where.end;
-  }
-  out.append(body.substr(copied));
+  flush_run();
+  copied = l.array_inner->end;
+  copy_until(body.size());
   return out;
 }
 
@@ -309,10 +326,40 @@ std::optional<std::string> splice_response(std::string_view upstream_body,
     auto l = scanner(upstream_body).scan(array_key);
     if (!l) return std::nullopt;
     if (!check_positions(inserts, l->elements.size() + inserts.size())) return std::nullopt;
-    return splice_bytes(upstream_body, *l, inserts, set_errors);
+    return splice_bytes(upstream_body, *l, inserts, set_errors).flatten();
   } catch (const std::exception&) {  // allocation failure: the session answers 502
     return std::nullopt;
   }
+}
+
+std::optional<spliced_body> splice_response_parts(std::string_view upstream_body,
+                                                  std::string_view array_key,
+                                                  std::vector<spliced_item> inserts,
+                                                  bool set_errors, std::string_view filter_path,
+                                                  bool pretty) {
+  try {
+    if (upstream_body.empty() || pretty || filtering_requested(filter_path)) return std::nullopt;
+    if (!valid_json(upstream_body)) return std::nullopt;
+    auto l = scanner(upstream_body).scan(array_key);
+    if (!l) return std::nullopt;
+    if (!check_positions(inserts, l->elements.size() + inserts.size())) return std::nullopt;
+    return splice_bytes(upstream_body, *l, inserts, set_errors);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::size_t spliced_body::size() const {
+  std::size_t n = 0;
+  for (auto p : parts) n += p.size();
+  return n;
+}
+
+std::string spliced_body::flatten() const {
+  std::string out;
+  out.reserve(size());
+  for (auto p : parts) out.append(p);
+  return out;
 }
 
 }  // namespace esgate::response

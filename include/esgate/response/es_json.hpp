@@ -13,6 +13,7 @@
 #include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 #include <cstddef>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,6 +50,25 @@ std::optional<std::string> splice_response(std::string_view upstream_body,
                                            std::string_view array_key,
                                            std::vector<spliced_item> inserts, bool set_errors,
                                            std::string_view filter_path, bool pretty);
+
+// A spliced response as parts, for a gather write: runs of the upstream body (views into it, so
+// it must outlive them) between the gateway's own bytes. Megabyte bulk answers are then neither
+// copied nor given fresh memory (bench/RESULTS.md: both cost more than the splice itself).
+struct spliced_body {
+  std::deque<std::string> own;          // the gateway's bytes (a deque: views stay valid)
+  std::vector<std::string_view> parts;  // in order: views into the upstream body or `own`
+  std::size_t size() const;
+  std::string flatten() const;
+};
+
+// splice_response() as parts. nullopt when the byte splice does not apply (filter_path or pretty
+// asked for, an empty upstream body: splice_response() rebuilds those) or the upstream body has
+// not the expected shape.
+std::optional<spliced_body> splice_response_parts(std::string_view upstream_body,
+                                                  std::string_view array_key,
+                                                  std::vector<spliced_item> inserts,
+                                                  bool set_errors, std::string_view filter_path,
+                                                  bool pretty);
 
 // Compact (Elasticsearch's default) or pretty serialisation, as Jackson writes it: strings
 // escape only `"`, backslash and control characters (`\n`-style or `\u00XX`), doubles as Java's

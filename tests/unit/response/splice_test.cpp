@@ -1,4 +1,5 @@
 // Gateway items spliced back into upstream multi-item answers at their original positions.
+#include <algorithm>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <string>
@@ -235,4 +236,51 @@ TEST_CASE("a 100k-item bulk response splices in one pass") {
     CHECK(items[1].at("index").at("status") == 403);
     CHECK(items[2 * n - 1].at("index").at("status") == 403);
   }
+}
+
+TEST_CASE("splice as parts: the same bytes as the flat splice, upstream runs not copied") {
+  const std::string upstream = bulk_of({ok("a"), ok("b"), ok("c"), ok("d")});
+  const std::string spaced = q("{ 'took' : 7 , 'items' : [ " + ok("a") + " , " + ok("b") +
+                               " ] , 'errors' : false }");
+  const std::string no_errors = q("{'took':7,'items':[" + ok("a") + "," + ok("b") + "]}");
+  struct {
+    const std::string* body;
+    std::vector<std::size_t> positions;
+  } const cases[] = {
+      {&upstream, {0}},       {&upstream, {4}},       {&upstream, {2}},
+      {&upstream, {0, 1}},    {&upstream, {1, 3, 5}}, {&upstream, {0, 2, 4, 6, 7}},
+      {&spaced, {1}},         {&spaced, {0, 3}},      {&no_errors, {0}},
+      {&no_errors, {1, 2}},   {&upstream, {}},
+  };
+  for (const auto& c : cases) {
+    auto make = [&] {
+      std::vector<response::spliced_item> inserts;
+      for (auto p : c.positions) inserts.push_back({p, denied(("x" + std::to_string(p)).c_str())});
+      return inserts;
+    };
+    CAPTURE(*c.body, c.positions);
+    const auto flat = response::splice_response(*c.body, "items", make(), true, "", false);
+    const auto parts = response::splice_response_parts(*c.body, "items", make(), true, "", false);
+    REQUIRE(flat);
+    REQUIRE(parts);
+    CHECK(parts->flatten() == *flat);
+    CHECK(parts->size() == flat->size());
+    CHECK(json::parse(*flat).at("items").as_array().size() == 2 * (c.body != &upstream) +
+                                                                4 * (c.body == &upstream) +
+                                                                c.positions.size());
+    // Upstream elements are referenced, not copied: at most one run between two inserts.
+    CHECK(parts->own.size() == c.positions.size());
+    for (auto part : parts->parts) {
+      const bool in_upstream = part.data() >= c.body->data() &&
+                               part.data() + part.size() <= c.body->data() + c.body->size();
+      const bool in_own = std::any_of(parts->own.begin(), parts->own.end(),
+                                      [&](const std::string& s) { return s.data() == part.data(); });
+      CHECK((in_upstream || in_own || part == "true" || part == "\"errors\":true,"));
+    }
+  }
+  // Reshaping requests take the rebuilding path.
+  CHECK_FALSE(response::splice_response_parts(upstream, "items", {}, true, "items.*.status", false));
+  CHECK_FALSE(response::splice_response_parts(upstream, "items", {}, true, "", true));
+  CHECK_FALSE(response::splice_response_parts("", "items", {}, true, "", false));
+  CHECK_FALSE(response::splice_response_parts("{\"items\":[1,2]", "items", {}, true, "", false));
 }
