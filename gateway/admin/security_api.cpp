@@ -162,7 +162,6 @@ struct key_filter {
   std::string realm;
   bool owner_only = false;  // restricted to the caller's own keys
   bool active_only = false;
-  bool skip_invalidated = false;
 };
 
 bool name_matches(std::string_view pattern, std::string_view name) {
@@ -181,7 +180,6 @@ bool keep(const key_filter& f, const key_record& r, const policy::identity& call
   if (!f.username.empty() && r.username != f.username) return false;
   if (!f.realm.empty() && r.realm != f.realm) return false;
   if (f.owner_only && !owned_by(r, caller)) return false;
-  if (f.skip_invalidated && r.invalidated) return false;
   if (f.active_only && (r.invalidated || (r.expiration && *r.expiration <= now))) return false;
   return true;
 }
@@ -472,7 +470,9 @@ asio::awaitable<http::gateway_response> invalidate_api_keys(security_api_context
   f.username = owner ? caller.username : username;
   f.realm = owner ? std::string(owner_realm) : realm;
   f.owner_only = access != key_access::all || owner;
-  f.skip_invalidated = true;  // ES searches only keys not yet invalidated
+  // Already invalidated keys are matched too: the store reports them apart, and the response
+  // lists them in previously_invalidated_api_keys (issue 10), so a client repeating an
+  // invalidation learns the key is dead rather than getting an answer that says nothing matched.
   auto found = co_await find_keys(ctx, f, caller, req.now_ms);
   if (!found) co_return store_failure(found.error());
 

@@ -14,6 +14,7 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -79,6 +80,49 @@ asio::awaitable<error_code> read_header(Stream& s, beast::flat_buffer& b,
                                         bhttp::basic_parser<isRequest>& p) {
   error_code ec;
   while (!parse_header_now(b, p, ec)) {
+    auto [rec, n] = co_await s.async_read_some(b.prepare(read_size(b)), use_tuple);
+    b.commit(n);
+    if (rec == asio::error::eof) co_return at_end_of_input(p);
+    if (rec) co_return rec;
+  }
+  co_return ec;
+}
+
+// The same for a client's request head, except that the head's bytes stay in `b` (its first
+// `head_size` bytes) until the caller consumes them, and `scan` (http::head_scanner) sees every
+// head byte as it arrives: Beast consumes a head line by line, unfolds obs-fold and waits forever
+// for a CRLFCRLF that a bare-LF head never sends, so the raw bytes are checked beside it. While
+// the parser wants more, every buffered byte is a head byte (it has seen no end of head); once it
+// is done, the head is exactly `head_size` bytes. A scan problem ends the read with
+// bad_line_ending (scan.problem() says what). At most limits.max_header_bytes are held.
+template <bool isRequest, class Scanner>
+bool parse_header_kept_now(beast::flat_buffer& b, bhttp::basic_parser<isRequest>& p,
+                           std::size_t& head_size, Scanner& scan, error_code& ec) {
+  p.eager(false);
+  if (b.size() <= head_size) return false;
+  head_size += p.put(b.data() + head_size, ec);
+  const auto all = std::string_view(static_cast<const char*>(b.data().data()), b.size());
+  if (ec == bhttp::error::need_more) {
+    ec = {};
+    if (!scan.feed(all.substr(scan.fed()))) {
+      ec = bhttp::error::bad_line_ending;
+      return true;
+    }
+    return false;
+  }
+  if (!ec && p.is_header_done() && scan.fed() < head_size &&
+      !scan.feed(all.substr(scan.fed(), head_size - scan.fed())))
+    ec = bhttp::error::bad_line_ending;
+  if (!ec && p.is_header_done() && !scan.finish()) ec = bhttp::error::bad_line_ending;
+  return ec || p.is_header_done();
+}
+
+template <class Stream, bool isRequest, class Scanner>
+asio::awaitable<error_code> read_header_kept(Stream& s, beast::flat_buffer& b,
+                                             bhttp::basic_parser<isRequest>& p,
+                                             std::size_t& head_size, Scanner& scan) {
+  error_code ec;
+  while (!parse_header_kept_now(b, p, head_size, scan, ec)) {
     auto [rec, n] = co_await s.async_read_some(b.prepare(read_size(b)), use_tuple);
     b.commit(n);
     if (rec == asio::error::eof) co_return at_end_of_input(p);

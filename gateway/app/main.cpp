@@ -20,6 +20,9 @@ namespace esgate::app {
 namespace {
 
 // Prints every problem as FILE:LINE:COL: message (interface.md §1) and returns the exit code.
+// The roles and users files are checked even when esgate.yaml has problems (issue 10): the
+// settings loader still names them unless their own keys are broken, and an operator fixing a
+// deployment wants the whole list from one run, not one file per run.
 int check_config(const std::string& path) {
   auto loaded = config::load_settings(path);
   std::vector<config::diagnostic> problems = loaded.errors;
@@ -32,8 +35,18 @@ int check_config(const std::string& path) {
                 << " role(s))\n";
       return 0;
     }
+  } else {
+    auto more = policy_file_errors(loaded.value);
+    problems.insert(problems.end(), more.begin(), more.end());
   }
   for (auto& d : problems) std::cout << d.to_string() << "\n";
+  const auto& sec = loaded.value.security;
+  if (sec.users_file.empty())
+    std::cerr << "check-config: the users file was not checked: " << path
+              << " does not say which file it is\n";
+  if (sec.roles_file.empty())
+    std::cerr << "check-config: the roles file was not checked: " << path
+              << " does not say which file it is\n";
   return 1;
 }
 

@@ -4,13 +4,33 @@
 
 namespace esgate::app {
 
+namespace {
+
+// A missing roles file means "no roles beyond superuser", like a missing users file.
+policy::roles_load_result load_roles(const std::string& path) {
+  if (!std::filesystem::exists(path)) return {};
+  return policy::load_roles_file(path);
+}
+
+}  // namespace
+
+std::vector<config::diagnostic> policy_file_errors(const config::settings& s) {
+  std::vector<config::diagnostic> out;
+  if (!s.security.users_file.empty()) {
+    auto users = config::load_users(s.security.users_file);
+    out.insert(out.end(), users.errors.begin(), users.errors.end());
+  }
+  if (!s.security.roles_file.empty()) {
+    auto roles = load_roles(s.security.roles_file);
+    out.insert(out.end(), roles.errors.begin(), roles.errors.end());
+  }
+  return out;
+}
+
 security_load_result load_security_state(const config::settings& s, std::uint64_t generation) {
   security_load_result out;
   auto users = config::load_users(s.security.users_file);
-  // A missing roles file means "no roles beyond superuser", like a missing users file.
-  auto roles = std::filesystem::exists(s.security.roles_file)
-                   ? policy::load_roles_file(s.security.roles_file)
-                   : policy::roles_load_result{};
+  auto roles = load_roles(s.security.roles_file);
   out.errors.insert(out.errors.end(), users.errors.begin(), users.errors.end());
   out.errors.insert(out.errors.end(), roles.errors.begin(), roles.errors.end());
   if (!out.errors.empty()) return out;

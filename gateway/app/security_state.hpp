@@ -46,4 +46,8 @@ struct security_load_result {
 
 security_load_result load_security_state(const config::settings& s, std::uint64_t generation);
 
+// Every problem of the users and roles files named by `s` (an empty path is skipped: esgate.yaml
+// could not say which file it is). For check-config when esgate.yaml itself has problems.
+std::vector<config::diagnostic> policy_file_errors(const config::settings& s);
+
 }  // namespace esgate::app

@@ -30,6 +30,7 @@
 #include "esgate/es/request_target.hpp"
 #include "esgate/http/es_error.hpp"
 #include "esgate/http/header_rules.hpp"
+#include "esgate/http/request_head.hpp"
 #include "esgate/http/wire.hpp"
 #include "esgate/observability/log.hpp"
 #include "http_io.hpp"
@@ -1053,7 +1054,22 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
     r.close = true;
     co_return co_await answer(std::move(r));
   }
-  const std::string_view target = req.target();
+  // Host, Upgrade, CONNECT/TRACE and absolute-form rules (http/request_head.hpp): refused before
+  // authentication, so nothing of such a request is ever forwarded, and the connection closes.
+  auto head = http::check_request_head(
+      std::string_view(req.method_string().data(), req.method_string().size()),
+      std::string_view(req.target().data(), req.target().size()), version, req.base());
+  if (head.problem) {
+    auto r =
+        http::es_error(head.problem->status, "illegal_argument_exception", head.problem->reason);
+    if (head.problem->status == 405)
+      r.headers.emplace_back("Allow", std::string(http::forwardable_methods));
+    r.close = true;
+    co_return co_await answer(std::move(r));
+  }
+  // An agreeing absolute-form target continues as its origin form.
+  std::string_view target = req.target();
+  if (!head.origin_form.empty()) target = head.origin_form;
   if (target.empty() || target.front() != '/') {
     auto r =
         http::es_error(400, "illegal_argument_exception", "request target must start with [/]");
@@ -1188,11 +1204,18 @@ asio::awaitable<void> serve(session_state& st, Stream& stream) {
     hp.body_limit(limits.max_body_bytes);
     st.watch->arm(limits.header_timeout);
     error_code ec;
-    if (!http_io::parse_header_now(buffer, hp, ec))
-      ec = co_await http_io::read_header(stream, buffer, hp);
+    // Bare CR/LF, NUL and obs-fold in the raw head (http/request_head.hpp): the node behind us
+    // may split or join such lines differently (HTTP Garden), so they are refused as they arrive.
+    http::head_scanner scan;
+    std::size_t head_size = 0;  // the head's bytes stay in `buffer` until it is parsed
+    if (!http_io::parse_header_kept_now(buffer, hp, head_size, scan, ec))
+      ec = co_await http_io::read_header_kept(stream, buffer, hp, head_size, scan);
+    if (!ec) buffer.consume(head_size);
     if (ec) {
       http::gateway_response r;
-      if (st.watch->timed_out)
+      if (scan.problem())
+        r = http::es_error(400, "illegal_argument_exception", *scan.problem());
+      else if (st.watch->timed_out)
         r = http::es_error(408, "esgate_request_timeout_exception",
                            "request header not received within limits.header_timeout");
       else if (ec == bhttp::error::header_limit)

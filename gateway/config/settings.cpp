@@ -122,8 +122,12 @@ class settings_parser {
                           });
     if (out_.upstream.nodes.empty() && !nodes_seen_)
       out_.upstream.nodes.push_back({"http", "127.0.0.1", 9200, "http://127.0.0.1:9200"});
-    if (out_.security.roles_file.empty()) out_.security.roles_file = resolve("roles.yml");
-    if (out_.security.users_file.empty()) out_.security.users_file = resolve("users.yml");
+    // A broken roles_file/users_file key leaves its path empty rather than defaulted: the load
+    // fails anyway, and check-config must not report problems of a file nobody configured.
+    if (out_.security.roles_file.empty() && !roles_file_broken_)
+      out_.security.roles_file = resolve("roles.yml");
+    if (out_.security.users_file.empty() && !users_file_broken_)
+      out_.security.users_file = resolve("users.yml");
   }
 
  private:
@@ -477,11 +481,17 @@ class settings_parser {
     check_.visit_map(e, {
                             {"roles_file",
                              [&](const entry& v) {
-                               if (auto p = path_value(v, false)) out_.security.roles_file = *p;
+                               if (auto p = path_value(v, false))
+                                 out_.security.roles_file = *p;
+                               else
+                                 roles_file_broken_ = true;
                              }},
                             {"users_file",
                              [&](const entry& v) {
-                               if (auto p = path_value(v, false)) out_.security.users_file = *p;
+                               if (auto p = path_value(v, false))
+                                 out_.security.users_file = *p;
+                               else
+                                 users_file_broken_ = true;
                              }},
                             {"api_key", [&](const entry& v) { security_api_key(v); }},
                         });
@@ -567,6 +577,8 @@ class settings_parser {
   detail::checker check_;
   std::string dir_;
   bool nodes_seen_ = false;
+  bool roles_file_broken_ = false;
+  bool users_file_broken_ = false;
 };
 
 std::string absolute_dir(const std::string& dir) {
@@ -590,6 +602,11 @@ load_result parse_settings(const std::string& yaml_text, const std::string& path
   auto root = detail::parse_document(yaml_text, check);
   settings_parser parser(result, path_for_messages, dir);
   parser.run(root ? *root : YAML::Node(YAML::NodeType::Null));
+  if (!root) {
+    // Unparsable: which roles and users files it names is unknown (empty = not checked).
+    result.value.security.roles_file.clear();
+    result.value.security.users_file.clear();
+  }
   detail::sort_diagnostics(result.errors);
   return result;
 }

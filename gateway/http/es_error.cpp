@@ -2,9 +2,33 @@
 
 #include <boost/json.hpp>
 
+#include "esgate/util/utf8.hpp"
+
 namespace esgate::http {
 
 namespace json = boost::json;
+
+namespace {
+
+// Reasons quote client bytes (a Transfer-Encoding value, a target): Boost.JSON copies strings
+// unchecked, so invalid UTF-8 would make the error body invalid JSON that the official clients
+// fail to parse. Each malformed sequence becomes U+FFFD, as a lenient decoder would show it.
+std::string valid_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t start = i;
+    if (util::next_code_point(s, i)) {
+      out.append(s.substr(start, i - start));
+    } else {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 void add_standard_headers(gateway_response& r) {
   r.headers.emplace_back("X-Elastic-Product", "Elasticsearch");
@@ -16,8 +40,8 @@ static json::object error_object(std::string_view type, std::string_view reason,
                                  const json::object* header) {
   json::object o;
   o["type"] = type;
-  o["reason"] = reason;
-  for (auto& e : extras) o[e.key] = e.value;
+  o["reason"] = valid_utf8(reason);
+  for (auto& e : extras) o[e.key] = valid_utf8(e.value);
   if (header) o["header"] = *header;
   return o;
 }

@@ -51,6 +51,16 @@ constexpr std::array<std::string_view, 11> identity_headers = {
     "sg_impersonate_as",
     "opendistro_security_impersonate_as"};
 
+// "Transfer_Encoding", "content_length": some servers and CGI-style gateways map '_' to '-'
+// when they read header names (Envoy's headers_with_underscores_action exists for this), so a
+// backend could frame the body by a field we took for an unknown one.
+bool framing_lookalike(std::string_view name) {
+  if (name.find('_') == std::string_view::npos) return false;
+  std::string dashed(name);
+  std::replace(dashed.begin(), dashed.end(), '_', '-');
+  return iequals(dashed, "Transfer-Encoding") || iequals(dashed, "Content-Length");
+}
+
 }  // namespace
 
 bool is_identity_header(std::string_view name) {
@@ -65,6 +75,8 @@ std::optional<std::string> framing_problem(const fields& f, unsigned version) {
     auto name = field.name_string();
     auto value = field.value();
     if (has_ctl(value)) return "invalid character in header [" + std::string(name) + "]";
+    if (framing_lookalike(name))
+      return "header [" + std::string(name) + "] is not allowed: it reads as a framing header";
     if (iequals(name, "Transfer-Encoding")) {
       ++te_count;
       te = value;

@@ -203,6 +203,51 @@ def test_full_lifecycle_create_use_get_query_update_invalidate(gw):
     assert r.status_code == 200 and r.json()["api_keys"] == [], r.text
 
 
+def test_invalidating_an_invalidated_key_lists_it_as_previously_invalidated(gw):
+    name = f"twice-{marker()}"
+    first = create_key(gw, {"name": name})
+    second = create_key(gw, {"name": name})
+    r = invalidate(gw, {"ids": [first["id"]]})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"invalidated_api_keys": [first["id"]], "previously_invalidated_api_keys": [],
+                        "error_count": 0}, r.text
+
+    # the same id again: nothing newly invalidated, the key is reported as already dead
+    r = invalidate(gw, {"ids": [first["id"]]})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"invalidated_api_keys": [], "previously_invalidated_api_keys": [first["id"]],
+                        "error_count": 0}, r.text
+
+    # a mix by name: the live one is invalidated now, the dead one listed apart
+    r = invalidate(gw, {"name": name})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["invalidated_api_keys"] == [second["id"]], body
+    assert body["previously_invalidated_api_keys"] == [first["id"]], body
+    assert body["error_count"] == 0 and "error_details" not in body, body
+
+    # both by ids, and an unknown id is neither (as Elasticsearch: not found is not an error)
+    r = invalidate(gw, {"ids": [first["id"], second["id"], "AAAAAAAAAAAAAAAAAAAA"]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["invalidated_api_keys"] == [], body
+    assert sorted(body["previously_invalidated_api_keys"]) == sorted([first["id"], second["id"]]), body
+    assert body["error_count"] == 0, body
+    for k in (first, second):
+        assert use_key(gw, k["encoded"]).status == 401
+        assert one_key(gw, k["id"])["invalidated"] is True
+
+    # a manage_own_api_key user repeating owner=true sees their dead key again
+    bobs = create_key(gw, {"name": f"bobs-twice-{marker()}"}, user="bob")
+    r = invalidate(gw, {"owner": True}, user="bob")
+    assert r.status_code == 200 and bobs["id"] in r.json()["invalidated_api_keys"], r.text
+    r = invalidate(gw, {"owner": True}, user="bob")
+    assert r.status_code == 200, r.text
+    assert r.json()["invalidated_api_keys"] == [], r.text
+    assert bobs["id"] in r.json()["previously_invalidated_api_keys"], r.text
+    assert first["id"] not in r.json()["previously_invalidated_api_keys"], "bob saw admin's key"
+
+
 def test_key_restricted_to_books_gets_es_worded_403_on_secret(gw):
     k = create_key(gw, {"name": f"books-only-{marker()}", "role_descriptors": BOOKS_READ})
     m = marker()

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import UPSTREAM_PASSWORD, UPSTREAM_USER, run_esgate
+from conftest import UPSTREAM_PASSWORD, UPSTREAM_USER, hash_password, run_esgate
 from helpers import (RawConnection, assert_es_error, assert_not_forwarded, basic, build_request,
                      esgate_missing_reason, free_port, marker, raw_request, requests_carrying, wait_until)
 from stub_es import StubES, pattern_bytes, sha256
@@ -100,8 +100,8 @@ def test_hop_by_hop_headers_are_removed(gw):
     r = gw.raw("GET", f"/_cluster/health?m={m}", [
         ("Connection", "keep-alive, X-Foo"), ("X-Foo", "hop-only"), ("Keep-Alive", "timeout=5"),
         ("Proxy-Authorization", "Basic " + base64.b64encode(b"proxy:secret").decode()),
-        ("Proxy-Connection", "keep-alive"), ("TE", "trailers"), ("Upgrade", "example/1"),
-        ("Trailer", "X-Bar"), ("X-End-To-End", m)])
+        ("Proxy-Connection", "keep-alive"), ("TE", "trailers"),
+        ("Trailer", "X-Bar"), ("X-End-To-End", m)])  # Upgrade is refused outright (test_smuggling)
     assert r.status == 200, r
     up = one_upstream(gw.stub, m)
     leaked = [n for n in HOP_BY_HOP if up.has_header(n)]
@@ -623,6 +623,97 @@ def test_check_config_reports_file_line_col(config_dir, file, old, new, line, co
     assert hits, f"expected {file}:{line}:{col}: in:\n{out}"
     if word:
         assert any(word in h[3] for h in hits), f"the message should name {word}: {hits}"
+
+
+BROKEN_MAIN = """\
+listen:
+  address: 127.0.0.1
+  port: {port}
+  bogus_key: 1
+upstream:
+  nodes: ["http://127.0.0.1:9"]
+  connect_timeout: 2 parsecs
+redis:
+  url: redis://127.0.0.1:1/0
+security:
+  roles_file: roles.yml
+  users_file: users.yml
+"""
+
+BROKEN_ROLES = """\
+books-read-only:
+  cluster: [not_a_privilege]
+  indicez: []
+logs:
+  indices:
+    - names: ["logs-*"]
+      privileges: [read]
+      colour: blue
+"""
+
+BROKEN_USERS = """\
+users:
+  admin:
+    password_hash: "{hash}"
+    roles: ["superuser"]
+    shoe_size: 44
+  bob:
+    password_hash: "not-a-bcrypt-hash"
+    roles: ["books-read-only"]
+"""
+
+
+def _problems(out: str) -> set:
+    return {(os.path.basename(f), int(line), int(col))
+            for f, line, col, _ in re.findall(r"^(\S*?):(\d+):(\d+): (.*)$", out, re.M)}
+
+
+def test_check_config_reports_every_problem_in_every_file_in_one_run(config_dir):
+    """Problems in esgate.yaml do not hide those in roles.yml and users.yml (issue 10)."""
+    admin_hash = hash_password(config_dir.users["admin"][0])
+    for name, text in (("esgate.yaml", BROKEN_MAIN.format(port=free_port())),
+                       ("roles.yml", BROKEN_ROLES), ("users.yml", BROKEN_USERS.format(hash=admin_hash))):
+        with open(os.path.join(config_dir.dir, name), "w") as f:
+            f.write(text)
+    res = run_esgate("check-config", "--config", config_dir.config_path)
+    out = res.stdout + res.stderr
+    assert res.returncode == 1, out
+    expected = {
+        ("esgate.yaml", 4, 3),    # listen.bogus_key
+        ("esgate.yaml", 7, 20),   # connect_timeout: 2 parsecs
+        ("roles.yml", 2, 13),     # not_a_privilege
+        ("roles.yml", 3, 3),      # indicez
+        ("roles.yml", 8, 7),      # colour
+        ("users.yml", 5, 5),      # shoe_size
+        ("users.yml", 7, 20),     # not a bcrypt hash
+    }
+    assert expected <= _problems(out), f"missing {sorted(expected - _problems(out))} in:\n{out}"
+    assert "not checked" not in out, out
+    # the same files with esgate.yaml fixed: the other two files' problems are unchanged
+    with open(config_dir.config_path, "w") as f:
+        f.write(VALID_MAIN.format(port=free_port()))
+    res = run_esgate("check-config", "--config", config_dir.config_path)
+    out2 = res.stdout + res.stderr
+    assert res.returncode == 1, out2
+    assert {p for p in expected if p[0] != "esgate.yaml"} == _problems(out2), out2
+
+
+@pytest.mark.parametrize("main,unchecked", [
+    ("security: [\n", ["users", "roles"]),                              # unparsable: files unknown
+    ("security:\n  roles_file: []\n  users_file: users.yml\n", ["roles"]),  # only roles_file broken
+], ids=["unparsable-main", "broken-roles-file-key"])
+def test_check_config_says_which_files_it_could_not_check(config_dir, main, unchecked):
+    with open(os.path.join(config_dir.dir, "users.yml"), "w") as f:
+        f.write("users:\n  carol: {}\n")   # line 2: password_hash is required
+    with open(config_dir.config_path, "w") as f:
+        f.write(main)
+    res = run_esgate("check-config", "--config", config_dir.config_path)
+    out = res.stdout + res.stderr
+    assert res.returncode == 1, out
+    assert any(f == "esgate.yaml" for f, _, _ in _problems(out)), out
+    for kind in ("users", "roles"):
+        assert (f"the {kind} file was not checked" in res.stderr) == (kind in unchecked), out
+    assert (("users.yml", 2, 3) in _problems(out)) == ("users" not in unchecked), out
 
 
 def test_version():

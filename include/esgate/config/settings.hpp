@@ -84,8 +84,10 @@ struct api_key {
 };
 
 struct security {
-  std::string roles_file;   // absolute path (default <config dir>/roles.yml)
-  std::string users_file;   // absolute path (default <config dir>/users.yml)
+  // Absolute paths (default <config dir>/roles.yml, users.yml). Empty only in a failed load whose
+  // file could not be parsed or whose key was invalid: the file is then unknown.
+  std::string roles_file;
+  std::string users_file;
   config::api_key api_key;  // qualified: g++ rejects a member that "changes meaning" of its type
 };
 

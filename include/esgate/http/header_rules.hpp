@@ -15,7 +15,8 @@ using fields = boost::beast::http::fields;
 // Rejects framing that a backend could read differently from us (request smuggling):
 // more than one Transfer-Encoding field, any coding other than exactly "chunked", TE together with
 // Content-Length, TE on HTTP/1.0, several Content-Length fields, a non-numeric Content-Length,
-// header values with control characters (Beast's parser already rejects bad names). Returns the
+// header values with control characters (Beast's parser already rejects bad names), and names
+// that read as Transfer-Encoding or Content-Length once '_' becomes '-'. Returns the
 // client-facing reason, or nullopt. Beast 1.81 accepts some of these (threats.md B2), so this runs
 // before we trust its framing.
 std::optional<std::string> framing_problem(const fields& f, unsigned version);

@@ -401,9 +401,12 @@ TEST_CASE("invalidate: by ids, name, owner, username; response shape", "[admin][
                                  R"("],"previously_invalidated_api_keys":[],"error_count":0})");
     CHECK(h.changed == std::vector<list>{{a1}});
 
+    // Again: the key is reported as previously invalidated (and nothing is announced).
+    h.changed.clear();
     auto again = co_await h.call("DELETE", "/_security/api_key", R"({"id":")" + a1 + "\"}", admin);
-    CHECK(again.raw.body ==
-          R"({"invalidated_api_keys":[],"previously_invalidated_api_keys":[],"error_count":0})");
+    CHECK(again.raw.body == R"({"invalidated_api_keys":[],"previously_invalidated_api_keys":[")" +
+                                a1 + R"("],"error_count":0})");
+    CHECK(h.changed.empty());
 
     auto by_name = co_await h.call("DELETE", "/_security/api_key", R"({"name":"x-*"})", admin);
     CHECK(strings(by_name.obj().at("invalidated_api_keys")) == [&] {
@@ -411,6 +414,7 @@ TEST_CASE("invalidate: by ids, name, owner, username; response shape", "[admin][
       std::sort(l.begin(), l.end());
       return l;
     }());
+    CHECK(strings(by_name.obj().at("previously_invalidated_api_keys")) == list{a1});
 
     auto by_owner = co_await h.call("DELETE", "/_security/api_key", R"({"owner":true})", alice);
     CHECK(strings(by_owner.obj().at("invalidated_api_keys")) == list{a3});

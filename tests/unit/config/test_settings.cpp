@@ -595,3 +595,22 @@ TEST_CASE("control characters in echoed values are neutralised", "[config][setti
   CHECK(r.errors[0].message.find('\x1b') == std::string::npos);
   CHECK_THAT(r.errors[0].message, Catch::Contains("[?[31mred]"));
 }
+
+// check-config checks the roles and users files even when esgate.yaml has problems (issue 10),
+// so a failed load must still say which files those are, and must not name one it cannot know.
+TEST_CASE("a failed load still names the roles and users files it can know", "[settings]") {
+  auto other_error = parse("threads: many\nsecurity:\n  roles_file: r.yml\n");
+  REQUIRE_FALSE(other_error.ok());
+  CHECK(other_error.value.security.roles_file == scratch_dir() + "/r.yml");
+  CHECK(other_error.value.security.users_file == scratch_dir() + "/users.yml");
+
+  auto broken_key = parse("security:\n  roles_file: []\n  users_file: u.yml\n");
+  REQUIRE_FALSE(broken_key.ok());
+  CHECK(broken_key.value.security.roles_file.empty());
+  CHECK(broken_key.value.security.users_file == scratch_dir() + "/u.yml");
+
+  auto unparsable = parse("security: [\n");
+  REQUIRE_FALSE(unparsable.ok());
+  CHECK(unparsable.value.security.roles_file.empty());
+  CHECK(unparsable.value.security.users_file.empty());
+}

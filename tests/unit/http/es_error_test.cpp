@@ -76,6 +76,18 @@ TEST_CASE("es_error escapes reason and extras as JSON", "[es_error]") {
   CHECK(r.body.find('\n') == std::string::npos);
 }
 
+// A reason may quote client bytes (issue 10: "unsupported Transfer-Encoding [chunked\xff]"): the
+// body must stay valid UTF-8 JSON, so malformed sequences become U+FFFD and valid ones stay.
+TEST_CASE("es_error keeps the body valid UTF-8 whatever the reason quotes", "[es_error]") {
+  auto r = http::es_error(400, "illegal_argument_exception", "te [chunked\xff] caf\xc3\xa9 \xc3",
+                          {{"x", "\xed\xa0\x80"}});
+  CHECK(r.body.find("\xff") == std::string::npos);
+  auto body = parse_body(r);  // Boost.JSON's parser validates UTF-8
+  const auto& err = body.at("error").as_object();
+  CHECK(err.at("reason") == "te [chunked\xef\xbf\xbd] caf\xc3\xa9 \xef\xbf\xbd");
+  CHECK(err.at("x") == "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+}
+
 TEST_CASE("es_error without extras has exactly type, reason and root_cause", "[es_error]") {
   auto r = http::es_error(500, "exception", "boom");
   auto body = parse_body(r);

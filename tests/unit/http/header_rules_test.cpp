@@ -100,6 +100,16 @@ TEST_CASE("framing_problem table", "[header_rules]") {
        {{"Transfer-Encoding", "gzip"}, {"TRANSFER-ENCODING", "chunked"}},
        11,
        "multiple Transfer-Encoding headers are not allowed"},
+      // Names a backend mapping '_' to '-' would read as framing fields.
+      {"te underscore",
+       {{"Transfer_Encoding", "chunked"}},
+       11,
+       "header [Transfer_Encoding] is not allowed: it reads as a framing header"},
+      {"cl underscore lower case",
+       {{"Content-Length", "5"}, {"content_length", "6"}},
+       11,
+       "header [content_length] is not allowed: it reads as a framing header"},
+      {"other underscore names are fine", {{"X_Thing", "1"}, {"Content_Type", "a"}}, 11, nullptr},
       // Control characters anywhere, even in unrelated fields.
       {"nul in value",
        {{"X-Thing", std::string("a\0b", 3)}},
