@@ -217,7 +217,7 @@ else
 fi
 response_bytes=$(stat -c %s "$work/stubroot/_bulk")
 if [ "$RESPONSE" = items ]; then
-  response_desc="what Elasticsearch answers for the denied variant's $((body_items - body_denied)) forwarded items (one \`create\` result each, no filter_path), so esgate reads it whole and splices its $body_denied 403 items in at their positions; for \`esgate_nodeny\` the count differs and esgate passes it on unread"
+  response_desc="what Elasticsearch answers for the denied variant's $((body_items - body_denied)) forwarded items (one \`create\` result each, no filter_path), so esgate reads it whole and splices its $body_denied denied items (status 403) in at their positions; for \`esgate_nodeny\` the count differs and esgate passes it on unread"
 else
   response_desc="\`{\"took\":1,\"errors\":false,\"items\":[]}\` (shorter than what esgate forwarded, so esgate passes it on instead of splicing: the splice is not measured)"
 fi
