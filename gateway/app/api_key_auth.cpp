@@ -109,6 +109,12 @@ asio::awaitable<key_auth_outcome> authenticate_api_key(worker& w,
         co_return reject("unable to find apikey with id " + c.id);
       case V::wrong_secret:
         co_return reject("invalid credentials for API key [" + c.id + "]");
+      case V::unavailable:  // the cache's outage mode (keystore/key_cache.hpp): 503, never 401
+        co_return key_auth_outcome{
+            nullptr,
+            http::es_error(503, "esgate_key_store_unavailable_exception",
+                           "the API key store is unavailable and the key cannot be checked "
+                           "now")};
       case V::pending: {
         // Another request of this thread is reading the id from Redis: wait for it.
         auto& timer = w.key_waiters[c.id];
