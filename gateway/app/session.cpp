@@ -961,8 +961,8 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
     admin::health_inputs in;
     in.nodes_total = shared.nodes.size();
     in.nodes_reachable = shared.nodes.reachable_count();
-    in.key_store_reachable = shared.key_store_reachable.load();
     in.version = ESGATE_VERSION;
+    fill_key_store_health(shared, in);
     co_return co_await answer(admin::health_response(in));
   }
 
