@@ -10,7 +10,9 @@
 
 #include "esgate/auth/secret_hash.hpp"
 #include "esgate/http/es_error.hpp"
+#include "esgate/keystore/error.hpp"
 #include "esgate/observability/log.hpp"
+#include "key_outage.hpp"
 #include "offload.hpp"
 #include "worker.hpp"
 
@@ -109,6 +111,11 @@ asio::awaitable<key_auth_outcome> authenticate_api_key(worker& w,
         co_return reject("unable to find apikey with id " + c.id);
       case V::wrong_secret:
         co_return reject("invalid credentials for API key [" + c.id + "]");
+      case V::unavailable:
+        // Key-store outage and nothing trustworthy cached for this id: answered at once, without
+        // a Redis read that would wait on a connect timeout (key_outage.hpp).
+        w.shared.metrics.api_keys_unavailable.add();
+        co_return key_auth_outcome{nullptr, key_store_unavailable()};
       case V::pending: {
         // Another request of this thread is reading the id from Redis: wait for it.
         auto& timer = w.key_waiters[c.id];
@@ -123,7 +130,10 @@ asio::awaitable<key_auth_outcome> authenticate_api_key(worker& w,
         auto got = co_await w.key_store->get(c.id);
         const auto after = std::chrono::steady_clock::now();
         if (!got) {
-          w.key_cache.fetch_failed(c.id);
+          w.key_cache.fetch_failed(c.id);  // an expired copy of the record survives
+          // Redis does not answer this thread: outage mode, so the copy (if any) is served for
+          // the stale window and the next unknown ids get their 503 without waiting here again.
+          if (keystore::is_unavailable(got.error())) key_store_outage(w, after);
         } else if (!got.value()) {
           w.key_cache.fetched_unknown(c.id, after);
         } else {
@@ -133,15 +143,13 @@ asio::awaitable<key_auth_outcome> authenticate_api_key(worker& w,
           it->second->cancel();  // wake the waiters: they look the cache up again
           w.key_waiters.erase(it);
         }
-        if (!got) {
-          spdlog::warn("key store unavailable while authenticating API key id [{}]: {}", c.id,
+        if (!got && !keystore::is_unavailable(got.error())) {
+          spdlog::warn("could not read API key id [{}] from the key store: {}", c.id,
                        got.error().message());
-          co_return key_auth_outcome{
-              nullptr,
-              http::es_error(503, "esgate_key_store_unavailable_exception",
-                             "the API key store is unavailable and the key is not cached")};
+          w.shared.metrics.api_keys_unavailable.add();
+          co_return key_auth_outcome{nullptr, key_store_unavailable()};
         }
-        continue;
+        continue;  // a stale copy (outage mode) or `unavailable`
       }
       case V::need_verify: {
         // ES order: invalidated is reported before the secret is checked (reference §2.5).

@@ -12,11 +12,13 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <thread>
+#include <utility>
 
 #include "api_key_auth.hpp"
 #include "esgate/auth/base64.hpp"
 #include "esgate/observability/log.hpp"
 #include "esgate/proxy/upstream_pool.hpp"
+#include "key_outage.hpp"
 #include "session.hpp"
 #include "tls.hpp"
 #include "worker.hpp"
@@ -246,6 +248,14 @@ gateway_metrics& gateway_metrics::get() {
       r.counter("esgate_reloads_total", "result=\"failed\"", "Policy/TLS reloads"),
       r.counter("esgate_password_checks_total", "",
                 "bcrypt verifications run (Basic passwords not found in the cache)"),
+      r.counter("esgate_key_store_outages_total", "",
+                "I/O threads that lost the key store and served API keys from their cache only"),
+      r.counter("esgate_key_revalidations_total", "result=\"ok\"",
+                "Re-reads of every cached API key after a key-store outage"),
+      r.counter("esgate_key_revalidations_total", "result=\"failed\"",
+                "Re-reads of every cached API key after a key-store outage"),
+      r.counter("esgate_api_keys_unavailable_total", "",
+                "API key requests answered 503: the key store was unavailable"),
   };
   return m;
 }
@@ -279,8 +289,8 @@ worker::worker(shared_state& s, unsigned idx)
                                                      redis_config_of(s.settings.redis))),
       key_store(std::make_unique<keystore::key_store>(*redis, s.settings.redis.prefix)),
       cursors(std::make_unique<cursor::cursor_store>(*redis, s.settings.redis.prefix)),
-      key_cache(s.settings.security.api_key.cache_max_keys, s.settings.security.api_key.cache_ttl) {
-}
+      key_cache(s.settings.security.api_key.cache_max_keys, s.settings.security.api_key.cache_ttl,
+                std::chrono::seconds(2), s.settings.security.api_key.stale_if_error) {}
 
 int run_server(const config::settings& settings) {
   raise_open_files_limit(settings.limits.max_connections);
@@ -328,20 +338,37 @@ int run_server(const config::settings& settings) {
 
   // Cross-instance cache invalidation: every gateway sharing the Redis publishes key changes on
   // one channel; each drops the id from every thread's cache. A lost subscription means events may
-  // have been missed, so every cache is flushed (interface.md §5 guarantees).
+  // be missed: every cache enters outage mode (keys verified before keep working for
+  // stale_if_error, nothing new is read), and once Redis confirms the subscription again every
+  // thread re-reads all its cached ids before trusting them further (key_outage.hpp; the
+  // interface.md §5 guarantees then hold again within one round trip).
   auto broadcast = [&workers](std::string id) {
     for (auto& w : workers) asio::post(w->ioc, [wp = w.get(), id] { forget_api_key(*wp, id); });
   };
   shared.broadcast_forget = broadcast;
+  bool events_lost = false;  // control thread only
   keystore::redis_subscriber subscriber(
       control.get_executor(), redis_config_of(settings.redis), settings.redis.prefix + "events",
       keystore::subscriber_handlers{
           [broadcast](std::string msg) { broadcast(std::move(msg)); },
-          [broadcast] {
-            spdlog::warn("lost the key-store event subscription: flushing API key caches");
-            broadcast("*");
+          [&] {
+            shared.key_events_subscribed.store(false);
+            events_lost = true;
+            const auto since = std::chrono::steady_clock::now();
+            spdlog::warn(
+                "lost the key-store event subscription: API key caches in outage mode "
+                "(security.api_key.stale_if_error: {} ms)",
+                settings.security.api_key.stale_if_error.count());
+            for (auto& w : workers)
+              asio::post(w->ioc, [wp = w.get(), since] { key_store_outage(*wp, since); });
           },
-          [broadcast] { broadcast("*"); }});
+          [&] {
+            shared.key_events_subscribed.store(true);
+            if (std::exchange(events_lost, false))
+              spdlog::info("key-store event subscription restored: re-reading cached API keys");
+            // Also on the first subscription: entries cached before it may have missed events.
+            for (auto& w : workers) asio::post(w->ioc, [wp = w.get()] { key_store_back(*wp); });
+          }});
   subscriber.start();
 
   std::uint64_t generation = 1;
@@ -459,6 +486,7 @@ int run_server(const config::settings& settings) {
     w->redis->start();
     asio::co_spawn(w->ioc, last_used_flush_loop(*w), asio::detached);
     asio::co_spawn(w->ioc, watch_sweep_loop(*w), asio::detached);
+    asio::co_spawn(w->ioc, key_revalidation_loop(*w), asio::detached);
     asio::co_spawn(w->ioc, accept_loop(*w), asio::detached);
     threads.emplace_back([wp = w.get()] {
       auto guard = asio::make_work_guard(wp->ioc);

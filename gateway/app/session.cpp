@@ -1080,8 +1080,11 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
 
   if (path == "/_esgate/health" &&
       (req.method() == bhttp::verb::get || req.method() == bhttp::verb::head)) {
-    admin::health_inputs in{shared.nodes.size(), shared.nodes.reachable_count(),
-                            shared.key_store_reachable.load(), ESGATE_VERSION};
+    admin::health_inputs in;
+    in.nodes_total = shared.nodes.size();
+    in.nodes_reachable = shared.nodes.reachable_count();
+    in.version = ESGATE_VERSION;
+    fill_key_store_health(shared, in);
     co_return co_await answer(admin::health_response(in));
   }
 

@@ -27,6 +27,7 @@
 #include "esgate/observability/metrics.hpp"
 #include "esgate/proxy/nodes.hpp"
 #include "esgate/proxy/upstream_pool.hpp"
+#include "key_outage.hpp"
 #include "per_ip_connections.hpp"
 #include "security_state.hpp"
 
@@ -49,6 +50,10 @@ struct gateway_metrics {
   observability::metric& reloads_ok;
   observability::metric& reloads_failed;
   observability::metric& password_checks;
+  observability::metric& key_outages;               // I/O threads entering outage mode
+  observability::metric& key_revalidations_ok;      // cached keys re-read after an outage
+  observability::metric& key_revalidations_failed;  // … and Redis did not answer
+  observability::metric& api_keys_unavailable;      // API key requests answered 503
   static gateway_metrics& get();
 };
 
@@ -64,6 +69,9 @@ struct shared_state {
   std::atomic<std::size_t> connections{0};
   per_ip_connections per_ip;
   std::atomic<bool> key_store_reachable{false};
+  // Redis confirmed the subscription to key changes (P events); false from its loss until then.
+  std::atomic<bool> key_events_subscribed{false};
+  key_outage_status key_outages;  // which threads serve keys from their cache only (health)
   // Request body bytes buffered for inspection right now, across threads (limits.body_buffer_budget).
   std::atomic<std::uint64_t> buffered_body_bytes{0};
   // Drops an API key id from every worker's cache (set by the server; posts to each thread).
@@ -210,6 +218,9 @@ struct worker {
   std::unique_ptr<keystore::key_store> key_store;
   std::unique_ptr<cursor::cursor_store> cursors;  // who opened each scroll / PIT / async id
   keystore::key_cache key_cache;
+  // Key-store outages (key_outage.hpp): the revalidation loop sleeps on this timer until woken.
+  asio::steady_timer key_revalidation_wake{ioc};
+  bool revalidation_wanted = false;
   std::unordered_map<std::string, std::shared_ptr<asio::steady_timer>>
       key_waiters;                                                 // single flight
   std::unordered_map<std::string, std::int64_t> key_last_written;  // id → last_used written (ms)

@@ -522,6 +522,11 @@ class settings_parser {
                                if (auto n = check_.integer(v, 1, 1'000'000'000))
                                  k.cache_max_keys = *n;
                              }},
+                            {"stale_if_error",
+                             [&](const entry& v) {
+                               if (auto d = check_.duration_value(v, duration{0}, max_duration))
+                                 k.stale_if_error = *d;
+                             }},
                         });
   }
 

@@ -153,6 +153,13 @@ class connection_base : public std::enable_shared_from_this<connection_base> {
     if (state_ == state::idle) begin_attempt();
   }
 
+  // Skips the rest of the current back-off (see redis_client::reconnect_now).
+  void retry_now() {
+    if (state_ != state::backoff) return;
+    backoff_timer_.cancel();  // its completion sees operation_aborted and does nothing
+    begin_attempt();
+  }
+
   // Derived destructors call this (virtual hooks are still theirs then).
   void close() {
     if (state_ == state::closed) return;
@@ -549,6 +556,7 @@ redis_client::executor_type redis_client::get_executor() const noexcept {
 }
 
 void redis_client::start() { impl_->start(); }
+void redis_client::reconnect_now() { impl_->retry_now(); }
 bool redis_client::connected() const noexcept { return impl_->is_ready(); }
 void redis_client::close() { impl_->close(); }
 std::string redis_client::last_error() const { return impl_->last_error(); }

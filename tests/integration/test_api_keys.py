@@ -595,11 +595,12 @@ def own_redis(tmp_path):
 
 
 def test_redis_restart_keys_fail_closed_with_503_then_recover(make_gateway, stub, own_redis):
-    # Losing the pub/sub connection flushes every key cache (an invalidation published meanwhile
-    # could be missed), so while Redis is down every API key gets 503 (never 401: the key may be
-    # valid), Basic users keep working, nothing is forwarded, and keys work again once Redis is back.
+    # With security.api_key.stale_if_error: 0, losing the pub/sub connection fails closed (an
+    # invalidation published meanwhile could be missed), so while Redis is down every API key gets 503
+    # (never 401: the key may be valid), Basic users keep working, nothing is forwarded, and keys work
+    # again once Redis is back. (The default stale window: test_redis_outage.py.)
     fill_books(stub)
-    cfg = {"redis": {"url": own_redis.url}}
+    cfg = {"redis": {"url": own_redis.url}, "security": {"api_key": {"stale_if_error": "0"}}}
     gw = make_gateway(upstreams=[stub], users=USERS, roles=ROLES, config=cfg)
     maker = make_gateway(upstreams=[stub], users=USERS, roles=ROLES,
                          config={"redis": {"url": own_redis.url, "prefix": gw.config["redis"]["prefix"]}})
@@ -615,9 +616,9 @@ def test_redis_restart_keys_fail_closed_with_503_then_recover(make_gateway, stub
         # the gateway has noticed (interface.md §1: health turns yellow when the key store is unreachable)
         wait_until(lambda: gw.get("/_esgate/health", user=None).json().get("status") == "yellow", 10,
                    "health to report the key store unreachable", interval=0.1)
-        # the cache was flushed when the subscription dropped: the once-cached key fails closed
+        # no stale window: the once-cached key fails closed
         wait_until(lambda: use_key(gw, cached["encoded"]).status == 503, 10,
-                   "the flushed key to get 503 while Redis is down", interval=0.1)
+                   "the cached key to get 503 while Redis is down", interval=0.1)
         for _ in range(4):
             m = marker()
             r = use_key(gw, cached["encoded"], m=m)

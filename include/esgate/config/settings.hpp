@@ -18,6 +18,7 @@
 // security.api_key.hashing         ssha256 (| pbkdf2)
 // security.api_key.cache_ttl       5m
 // security.api_key.cache_max_keys  100000
+// security.api_key.stale_if_error  5m (0 = fail closed: API keys get 503 as soon as Redis is lost)
 // limits.*                         see struct limits below
 #include <chrono>
 #include <cstdint>
@@ -81,6 +82,9 @@ struct api_key {
   key_hashing hashing = key_hashing::ssha256;
   duration cache_ttl{5 * 60 * 1000};
   std::size_t cache_max_keys = 100000;
+  // Key-store outage: how long keys verified before it keep working from the local cache
+  // (keystore/key_cache.hpp, README "Key-store outages"). 0 = today's fail-closed behaviour.
+  duration stale_if_error{5 * 60 * 1000};
 };
 
 struct security {

@@ -94,6 +94,10 @@ class redis_client {
 
   // Begins connecting now instead of at the first command. Idempotent.
   void start();
+  // Between attempts (back-off after a failure): try again now instead of when the back-off ends.
+  // For callers that know Redis answers again (the key-event subscriber reconnected), so this
+  // client does not sit out up to 5 s of back-off. No-op in any other state.
+  void reconnect_now();
   // True while a connection is established, authenticated and has selected its db.
   bool connected() const noexcept;
   // Cancels everything: outstanding commands complete with errc::closed, timers stop, the hiredis

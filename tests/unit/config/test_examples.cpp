@@ -68,6 +68,7 @@ TEST_CASE("config/esgate.example-full.yaml loads and states the defaults", "[con
   CHECK(a.security.api_key.hashing == b.security.api_key.hashing);
   CHECK(a.security.api_key.cache_ttl == b.security.api_key.cache_ttl);
   CHECK(a.security.api_key.cache_max_keys == b.security.api_key.cache_max_keys);
+  CHECK(a.security.api_key.stale_if_error == b.security.api_key.stale_if_error);
   CHECK(a.limits.max_header_bytes == b.limits.max_header_bytes);
   CHECK(a.limits.max_body_bytes == b.limits.max_body_bytes);
   CHECK(a.limits.body_lookahead == b.limits.body_lookahead);

@@ -190,6 +190,9 @@ TEST_CASE("wrong types and bad values are reported at the value", "[config][sett
       {"security:\n  api_key:\n    cache_max_keys: 0\n", 3, 21,
        "security.api_key.cache_max_keys: expected an integer between 1 and 1000000000"},
       {"security:\n  api_key:\n    cache_ttl: 5\n", 3, 16, "expected a duration"},
+      {"security:\n  api_key:\n    stale_if_error: 5\n", 3, 21, "expected a duration"},
+      {"security:\n  api_key:\n    stale_if_error: -1s\n", 3, 21,
+       "security.api_key.stale_if_error"},
       {"security:\n  roles_file: []\n", 2, 15,
        "security.roles_file: expected a string, got a list"},
       {"security:\n  users_file: \"\"\n", 2, 15, "security.users_file: must not be empty"},
@@ -235,6 +238,8 @@ TEST_CASE("values that are fine", "[config][settings]") {
       "redis:\n  prefix: \"\"\n",
       "redis:\n  url: redis://h\n  prefix: \"other:\"\n",
       "security:\n  api_key: {hashing: PBKDF2, cache_ttl: 0, cache_max_keys: 1}\n",
+      "security:\n  api_key: {stale_if_error: 0}\n",
+      "security:\n  api_key: {stale_if_error: 1h}\n",
       "limits: {max_header_bytes: 1kb, max_body_bytes: 1.5gb, shutdown_grace: 0}\n",
       "limits: {max_header_bytes: 1mb, header_timeout: 1ms, idle_timeout: 365d}\n",
   };
@@ -341,6 +346,7 @@ TEST_CASE("defaults match the documented table", "[config][settings]") {
   CHECK(s.security.api_key.hashing == key_hashing::ssha256);
   CHECK(s.security.api_key.cache_ttl == std::chrono::minutes(5));
   CHECK(s.security.api_key.cache_max_keys == 100000);
+  CHECK(s.security.api_key.stale_if_error == std::chrono::minutes(5));
   CHECK(s.limits.max_header_bytes == 16 * 1024);
   CHECK(s.limits.max_body_bytes == 100ull * 1024 * 1024);
   CHECK(s.limits.header_timeout == std::chrono::seconds(10));
@@ -377,6 +383,7 @@ security:
     hashing: pbkdf2
     cache_ttl: 30s
     cache_max_keys: 5000
+    stale_if_error: 90s
 limits:
   max_header_bytes: 32kb
   max_body_bytes: 1gb
@@ -424,6 +431,7 @@ limits:
   CHECK(s.security.api_key.hashing == key_hashing::pbkdf2);
   CHECK(s.security.api_key.cache_ttl == std::chrono::seconds(30));
   CHECK(s.security.api_key.cache_max_keys == 5000);
+  CHECK(s.security.api_key.stale_if_error == std::chrono::seconds(90));
   CHECK(s.limits.max_header_bytes == 32 * 1024);
   CHECK(s.limits.max_body_bytes == 1024ull * 1024 * 1024);
   CHECK(s.limits.header_timeout == std::chrono::seconds(5));

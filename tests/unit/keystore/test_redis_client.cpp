@@ -263,6 +263,30 @@ TEST_CASE("redis_client: redis killed and restarted under a live client", "[keys
   });
 }
 
+TEST_CASE("redis_client: reconnect_now skips the rest of the back-off", "[keystore][redis]") {
+  redis_server server;
+  run_async([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    redis_client client(ioc.get_executor(), config_for(server));
+    auto first = co_await client.command("PING");
+    REQUIRE(first.ok());
+    server.stop();
+    // Failed attempts at about +0.1, +0.3, +0.7, +1.5 and +3.1 s: the next one would be at +6.3 s.
+    co_await sleep_for(3300ms);
+    CHECK_FALSE(client.connected());
+    server.start();
+    const auto t0 = clock_type::now();
+    client.reconnect_now();
+    const bool back = co_await eventually([&] { return client.connected(); }, 1500ms);
+    CHECK(back);
+    CHECK(clock_type::now() - t0 < 1500ms);
+    auto r = co_await client.command("PING");
+    CHECK(r.ok());
+    client.reconnect_now();  // connected: nothing happens
+    CHECK(client.connected());
+    client.close();
+  });
+}
+
 TEST_CASE("redis_client: no server at all", "[keystore][redis]") {
   const auto port = free_loopback_port();  // nothing listens there
   run_async([&](asio::io_context& ioc) -> asio::awaitable<void> {
