@@ -106,6 +106,11 @@ constexpr std::array<std::string_view, 7> k_methods{"GET",  "POST",    "PUT",  "
 void check_forwarded(const es::authz_decision& d, std::string_view method,
                      const policy::identity& who, std::chrono::system_clock::time_point now) {
   if (d.ep == nullptr || d.empty_result) return;
+  // `/{index}/_bulk`, `_msearch`, `_mget`: the path index is only the items' default; ES checks
+  // the path name-only (reference §9) and every item is authorized on its own target in the body.
+  if (d.inspect == es::body_targets::bulk || d.inspect == es::body_targets::msearch ||
+      d.inspect == es::body_targets::docs)
+    return;
   if (d.ep->kind != es::endpoint_kind::index && d.ep->kind != es::endpoint_kind::index_name_only)
     return;
   auto up = es::parse_request_target(d.upstream_target);
