@@ -77,6 +77,7 @@ http::gateway_response health_response(const health_inputs& in) {
   json::object up;
   up["nodes"] = in.nodes_total;
   up["reachable_nodes"] = in.nodes_reachable;
+  up["ejected_nodes"] = in.nodes_ejected;
   body["upstream"] = std::move(up);
   body["key_store"] = std::move(key_store);
   if (red)

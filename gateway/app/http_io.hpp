@@ -206,6 +206,17 @@ asio::awaitable<error_code> write_rest(Stream& s, const Buffers& buffers, std::s
   co_return ec;
 }
 
+// write_rest that also tells how many of the remaining bytes went out before an error.
+template <class Stream, class Buffers>
+asio::awaitable<std::pair<error_code, std::size_t>> write_rest_counted(Stream& s,
+                                                                       const Buffers& buffers,
+                                                                       std::size_t written) {
+  beast::buffers_suffix<Buffers> rest(buffers);
+  rest.consume(written);
+  auto [ec, n] = co_await asio::async_write(s, rest, use_tuple);
+  co_return std::pair{ec, n};
+}
+
 template <class Stream, class Buffers>
 asio::awaitable<error_code> write_all(Stream& s, const Buffers& buffers) {
   std::size_t written = 0;

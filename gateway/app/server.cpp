@@ -172,15 +172,44 @@ void open_acceptor(worker& w, const asio::ip::tcp::endpoint& ep) {
   w.acceptor->listen(asio::socket_base::max_listen_connections);
 }
 
-// Probes every upstream node and the key store every 2 s (TCP connect), so /_esgate/health and
-// the round-robin know which nodes answer even when no traffic flows.
+// Re-admits an ejected node once its ejection time has passed and GET / with the upstream
+// credentials answers 2xx; otherwise it stays out for another period.
+asio::awaitable<void> probe_ejected(shared_state& shared, proxy::upstream_pool& pool,
+                                    std::size_t i) {
+  const auto& n = shared.nodes.node(i);
+  const auto timeout = std::min<std::chrono::milliseconds>(shared.settings.upstream.request_timeout,
+                                                           std::chrono::seconds(10));
+  const unsigned status =
+      co_await proxy::probe_node(pool, i, shared.upstream_authorization, timeout);
+  if (status / 100 == 2) {
+    shared.nodes.readmit(i);
+    spdlog::info("upstream node {} answered its health check: back in the rotation", n.url);
+  } else {
+    shared.nodes.probe_failed(i);
+    if (status == 0)
+      spdlog::warn("upstream node {} stays ejected: its health check (GET /) got no answer", n.url);
+    else
+      spdlog::warn("upstream node {} stays ejected: its health check (GET /) answered {}", n.url,
+                   status);
+  }
+}
+
+// Probes every upstream node and the key store every upstream.probe_interval (TCP connect), so
+// /_esgate/health and the round-robin know which nodes answer even when no traffic flows. An
+// ejected node gets the HTTP health check instead.
 asio::awaitable<void> probe_loop(shared_state& shared, bool& stop) {
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer timer(ex);
+  proxy::upstream_pool probe_pool(shared.nodes, shared.upstream_tls,
+                                  {shared.settings.upstream.connect_timeout, {}, 0});
   bool first = true;
   while (!stop) {
     for (std::size_t i = 0; i < shared.nodes.size(); ++i) {
       const auto& n = shared.nodes.node(i);
+      if (shared.nodes.is_ejected(i)) {
+        if (shared.nodes.probe_due(i)) co_await probe_ejected(shared, probe_pool, i);
+        continue;
+      }
       asio::ip::tcp::resolver resolver(ex);
       auto [rec, results] =
           co_await resolver.async_resolve(n.host, std::to_string(n.port), use_tuple);
@@ -224,7 +253,7 @@ asio::awaitable<void> probe_loop(shared_state& shared, bool& stop) {
       shared.key_store_reachable.store(ok);
     }
     first = false;
-    timer.expires_after(std::chrono::seconds(2));
+    timer.expires_after(shared.settings.upstream.probe_interval);
     co_await timer.async_wait(use_tuple);
   }
 }
@@ -242,6 +271,8 @@ gateway_metrics& gateway_metrics::get() {
       r.counter("esgate_authorization_denials_total", "", "Requests rejected with 403"),
       r.counter("esgate_upstream_errors_total", "", "Requests that failed towards Elasticsearch"),
       r.counter("esgate_upstream_retries_total", "", "Requests retried on another node"),
+      r.counter("esgate_upstream_ejections_total", "",
+                "Upstream nodes ejected after consecutive failures (outlier detection)"),
       r.gauge("esgate_connections_open", "", "Open client connections"),
       r.counter("esgate_connections_refused_total", "", "Connections refused at max_connections"),
       r.counter("esgate_reloads_total", "result=\"ok\"", "Policy/TLS reloads"),
@@ -262,7 +293,7 @@ gateway_metrics& gateway_metrics::get() {
 
 shared_state::shared_state(config::settings s)
     : settings(std::move(s)),
-      nodes(settings.upstream.nodes),
+      nodes(settings.upstream.nodes, settings.upstream.outlier),
       upstream_tls(needs_upstream_tls(settings.upstream)
                        ? proxy::make_upstream_tls_context(settings.upstream.tls_ca,
                                                           settings.upstream.tls_verify)
@@ -279,11 +310,18 @@ keystore::redis_config redis_config_of(const config::redis& r) {
   return c;
 }
 
-worker::worker(shared_state& s, unsigned idx)
+// Each thread gets an equal share (rounded up) of the per-node limits.
+std::size_t share_of(std::size_t limit, unsigned threads) {
+  return (limit + threads - 1) / std::max(1u, threads);
+}
+
+worker::worker(shared_state& s, unsigned idx, unsigned threads)
     : shared(s),
       index(idx),
       pool(s.nodes, s.upstream_tls,
            proxy::pool_settings{s.settings.upstream.connect_timeout, std::chrono::seconds(30), 64}),
+      admission(s.nodes.size(), share_of(s.settings.upstream.max_connections_per_node, threads),
+                share_of(s.settings.upstream.max_pending_per_node, threads)),
       rr_cursor(idx),
       redis(std::make_unique<keystore::redis_client>(ioc.get_executor(),
                                                      redis_config_of(s.settings.redis))),
@@ -319,7 +357,7 @@ int run_server(const config::settings& settings) {
   asio::ip::tcp::endpoint ep(asio::ip::make_address(settings.listen.address), settings.listen.port);
   try {
     for (unsigned i = 0; i < n; ++i) {
-      auto w = std::make_unique<worker>(shared, i);
+      auto w = std::make_unique<worker>(shared, i, n);
       w->security = security.state;
       w->server_tls = tls;
       open_acceptor(*w, ep);

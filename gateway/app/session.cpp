@@ -341,6 +341,12 @@ struct forward_state {
   const bulk::bulk_filter* streamed_bulk = nullptr;  // its denials complete `rewrite`
   std::optional<opening> opens;  // the response hands out context ids to bind to `owner`
   std::string owner;
+  // GET, HEAD, OPTIONS: may be sent again after a pooled connection broke under it (RFC 9110
+  // §9.2.2; DELETE too in the RFC, but a repeated index deletion answers 404, not 200).
+  bool idempotent = false;
+  // The last attempt failed in a way that counts against the node (outlier detection): no
+  // answer in time, a broken connection, or a 502/503/504 answer.
+  bool node_failed = false;
 };
 
 // How the response body is delimited towards the client, given what the upstream sent.
@@ -451,9 +457,22 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
                 body.pump == nullptr);
     std::size_t written = 0;
     error_code ec;
-    if (!http_io::write_now(up, st.gather, written, ec))
-      ec = co_await http_io::write_rest(up, st.gather, written);
-    if (ec) co_return attempt_result::retry;
+    if (!http_io::write_now(up, st.gather, written, ec)) {
+      std::size_t more = 0;
+      std::tie(ec, more) = co_await http_io::write_rest_counted(up, st.gather, written);
+      written += more;
+    }
+    if (ec) {
+      // Not one byte of the request reached the node: another node can have it. Any byte may
+      // have (Elasticsearch applies a streamed `_bulk` as its items arrive), so no retry then.
+      if (written == 0) co_return attempt_result::retry;
+      st.w.shared.metrics.upstream_errors.add();
+      fs.node_failed = true;
+      fs.error = http::es_error(502, "esgate_upstream_exception",
+                                "the connection to Elasticsearch failed while sending the request");
+      fs.error.close = true;
+      co_return attempt_result::failed;
+    }
   }
   if (body.pump != nullptr) {
     fs.body_started = true;
@@ -484,6 +503,7 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
         ec = co_await http_io::write_rest(up, framed.buffers(), written);
       if (ec) {
         st.w.shared.metrics.upstream_errors.add();
+        fs.node_failed = true;
         fs.error = http::es_error(
             502, "esgate_upstream_exception",
             "the connection to Elasticsearch failed while sending the request");
@@ -503,13 +523,15 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
   // usually finds it rather than failing once (EAGAIN) and then waiting.
   if (conn.buffer.size() == 0) co_await asio::post(asio::use_awaitable);
   if (auto ec = co_await http_io::read_header(up, conn.buffer, rp); ec) {
-    // A kept-alive connection the node closed just before our request arrived: safe to retry
-    // only if the whole body is still in memory.
-    if (conn.reused && !fs.body_started &&
+    // A kept-alive connection the node closed just before our request arrived. The node may as
+    // well have applied the request and died before answering: only a request that can be
+    // applied twice without harm is sent again, and only if its whole body is still in memory.
+    if (conn.reused && !fs.body_started && fs.idempotent &&
         (ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
          ec == asio::error::eof))
       co_return attempt_result::retry;
     st.w.shared.metrics.upstream_errors.add();
+    fs.node_failed = true;
     if (st.watch->timed_out) {
       fs.error = http::es_error(504, "esgate_upstream_timeout_exception",
                                 "Elasticsearch did not answer within upstream.request_timeout");
@@ -523,6 +545,8 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
   const auto& res = rp.get();
   const bool upstream_keep_alive = res.keep_alive();
   const unsigned status = res.result_int();
+  // Outlier detection counts the node's own gateway failures; the answer is relayed as it is.
+  fs.node_failed = status == 502 || status == 503 || status == 504;
   const bool no_body = fs.head || status / 100 == 1 || status == 204 || status == 304;
   const unsigned version = fs.req.get().version() >= 11 ? 11 : 10;
 
@@ -531,6 +555,7 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
     std::string whole;
     if (auto ec = co_await read_whole_response(st, up, conn.buffer, rp, whole); ec) {
       st.w.shared.metrics.upstream_errors.add();
+      fs.node_failed = true;
       fs.error = http::es_error(502, "esgate_upstream_exception",
                                 "the connection to Elasticsearch failed while reading a response");
       co_return attempt_result::failed;
@@ -561,6 +586,7 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
     std::string whole = st.w.bodies.take();  // megabytes for a bulk answer: pooled
     if (auto ec = co_await read_whole_response(st, up, conn.buffer, rp, whole); ec) {
       st.w.shared.metrics.upstream_errors.add();
+      fs.node_failed = true;
       fs.error = http::es_error(502, "esgate_upstream_exception",
                                 "the connection to Elasticsearch failed while reading a response");
       co_return attempt_result::failed;
@@ -606,38 +632,93 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
                                 framing.k == http::body_framing::kind::chunked, no_body,
                                 request_timeout, idle_timeout);
   if (r2.ec) {
-    if (r2.reading_side) st.w.shared.metrics.upstream_errors.add();
+    if (r2.reading_side) {  // the node cut its answer short
+      st.w.shared.metrics.upstream_errors.add();
+      fs.node_failed = true;
+    }
     co_return attempt_result::client_gone;  // response half sent: only closing is honest
   }
   co_return upstream_keep_alive ? attempt_result::done : attempt_result::client_gone;
 }
 
+// Waits for one of this thread's slots on `node` (node_admission.hpp): false when its pending
+// queue is full, or no slot came free within upstream.connect_timeout.
+asio::awaitable<bool> admit(session_state& st, std::size_t node, proxy::admission_slot& slot) {
+  auto& a = st.w.admission;
+  const auto verdict = a.arrive(node);
+  if (verdict == proxy::node_admission::verdict::admitted) {
+    slot = proxy::admission_slot(a, node);
+    co_return true;
+  }
+  if (verdict == proxy::node_admission::verdict::refused) co_return false;
+  proxy::admission_waiter waiter(
+      asio::steady_timer(st.w.ioc, st.w.shared.settings.upstream.connect_timeout));
+  a.enqueue(node, waiter);
+  co_await waiter.timer.async_wait(use_tuple);
+  if (!waiter.granted) {
+    a.abandon(node, waiter);
+    co_return false;
+  }
+  slot = proxy::admission_slot(a, node);
+  co_return true;
+}
+
+// Outlier detection (nodes.hpp): each attempt's outcome counts for or against its node.
+void record_outcome(shared_state& shared, std::size_t node, bool failed) {
+  if (!failed) {
+    shared.nodes.record_success(node);
+    return;
+  }
+  if (shared.nodes.record_failure(node)) {
+    shared.metrics.upstream_ejections.add();
+    spdlog::warn(
+        "upstream node {} ejected after {} failures in a row (timeouts, broken connections, "
+        "502/503/504); it is re-admitted when GET / answers 2xx",
+        shared.nodes.node(node).url, shared.settings.upstream.outlier.consecutive_failures);
+  }
+}
+
 // Sends the request (head from st.request_head, then `body`) to a node, retrying on others while
-// nothing of it can have been consumed, and relays the answer.
+// no byte of it reached a node, and relays the answer.
 template <class ClientStream>
 asio::awaitable<bool> send_upstream(session_state& st, ClientStream& client, forward_state& fs,
                                     outgoing_body<ClientStream>& body) {
   auto& w = st.w;
   auto& shared = w.shared;
+  const auto method = fs.req.get().method();
+  fs.idempotent = method == bhttp::verb::get || method == bhttp::verb::head ||
+                  method == bhttp::verb::options;
   std::uint64_t tried = 0;
+  bool overloaded = false;  // a node was skipped because its queue was full
   for (std::size_t attempt = 0; attempt < shared.nodes.size() + 2; ++attempt) {
     auto node = shared.nodes.pick(w.rr_cursor, tried);
     if (!node) break;
-    auto conn = w.pool.take_idle(*node);
+    proxy::admission_slot slot;
+    if (!co_await admit(st, *node, slot)) {
+      overloaded = true;
+      tried |= 1ull << (*node % 64);
+      continue;
+    }
+    // A non-idempotent request is never sent twice, so it is never written into a connection
+    // the node may have closed: one peek (a syscall) rules that out first.
+    auto conn = w.pool.take_idle(*node, !fs.idempotent);
     error_code ec;
     if (!conn) std::tie(conn, ec) = co_await w.pool.connect(*node);
     if (ec) {
       spdlog::warn("upstream {} failed: {}", shared.nodes.node(*node).url, ec.message());
       shared.nodes.mark_down(*node);
+      record_outcome(shared, *node, true);
       tried |= 1ull << (*node % 64);
       shared.metrics.upstream_retries.add();
       continue;
     }
     if (!conn->reused) shared.nodes.mark_up(*node);
     st.watch->upstream = &conn->lowest();
+    fs.node_failed = false;
     auto result = co_await std::visit(
         [&](auto& up) { return forward_once(st, client, *conn, up, fs, body); }, conn->stream);
     st.watch->upstream = nullptr;
+    if (result != attempt_result::retry) record_outcome(shared, *node, fs.node_failed);
     switch (result) {
       case attempt_result::done:
         w.pool.release(std::move(conn));
@@ -648,6 +729,7 @@ asio::awaitable<bool> send_upstream(session_state& st, ClientStream& client, for
         shared.metrics.upstream_retries.add();
         if (!conn->reused) {  // a fresh connection failed: the node is in trouble
           shared.nodes.mark_down(*node);
+          record_outcome(shared, *node, true);
           tried |= 1ull << (*node % 64);
         }
         continue;
@@ -659,10 +741,19 @@ asio::awaitable<bool> send_upstream(session_state& st, ClientStream& client, for
     }
   }
   shared.metrics.upstream_errors.add();
-  auto err = http::es_error(502, "esgate_upstream_exception",
-                            "no Elasticsearch node is reachable at the configured upstream");
   // The connection stays usable only if the client's body was read to its end.
   const bool reusable = !fs.body_started && body.pump == nullptr && fs.client_keep_alive;
+  if (overloaded) {
+    auto err = http::es_error(
+        503, "esgate_upstream_overloaded_exception",
+        "too many requests are waiting for Elasticsearch (upstream.max_connections_per_node and "
+        "upstream.max_pending_per_node are reached); retry later");
+    err.headers.emplace_back("Retry-After", "1");
+    co_await write_gateway_response(st, client, err, 11, reusable);
+    co_return reusable;
+  }
+  auto err = http::es_error(502, "esgate_upstream_exception",
+                            "no Elasticsearch node is reachable at the configured upstream");
   co_await write_gateway_response(st, client, err, 11, reusable);
   co_return reusable;
 }
@@ -1083,6 +1174,7 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
     admin::health_inputs in;
     in.nodes_total = shared.nodes.size();
     in.nodes_reachable = shared.nodes.reachable_count();
+    in.nodes_ejected = shared.nodes.ejected_count();
     in.version = ESGATE_VERSION;
     fill_key_store_health(shared, in);
     co_return co_await answer(admin::health_response(in));

@@ -25,6 +25,7 @@
 #include "esgate/keystore/key_store.hpp"
 #include "esgate/keystore/redis_client.hpp"
 #include "esgate/observability/metrics.hpp"
+#include "esgate/proxy/node_admission.hpp"
 #include "esgate/proxy/nodes.hpp"
 #include "esgate/proxy/upstream_pool.hpp"
 #include "key_outage.hpp"
@@ -45,6 +46,7 @@ struct gateway_metrics {
   observability::metric& forbidden;
   observability::metric& upstream_errors;
   observability::metric& upstream_retries;
+  observability::metric& upstream_ejections;
   observability::metric& connections_open;
   observability::metric& connections_refused;
   observability::metric& reloads_ok;
@@ -196,7 +198,7 @@ struct io_watch {
 inline constexpr std::chrono::milliseconds watch_sweep_period{200};
 
 struct worker {
-  worker(shared_state& s, unsigned idx);
+  worker(shared_state& s, unsigned idx, unsigned threads);
   asio::io_context ioc{1};
   shared_state& shared;
   unsigned index;
@@ -204,6 +206,7 @@ struct worker {
   std::shared_ptr<asio::ssl::context> server_tls;  // current listener TLS context, or null
   std::shared_ptr<const security_state> security;  // current policy snapshot
   proxy::upstream_pool pool;
+  proxy::node_admission admission;  // this thread's share of the per-node request limits
   std::uint64_t rr_cursor;
   basic_auth_cache basic_cache;
   relay_buffers buffers;

@@ -243,6 +243,43 @@ class settings_parser {
                                if (auto d = check_.duration_value(v, duration{1}, max_duration))
                                  out_.upstream.request_timeout = *d;
                              }},
+                            {"max_connections_per_node",
+                             [&](const entry& v) {
+                               if (auto n = check_.integer(v, 1, 10'000'000))
+                                 out_.upstream.max_connections_per_node = *n;
+                             }},
+                            {"max_pending_per_node",
+                             [&](const entry& v) {
+                               if (auto n = check_.integer(v, 0, 10'000'000))
+                                 out_.upstream.max_pending_per_node = *n;
+                             }},
+                            {"probe_interval",
+                             [&](const entry& v) {
+                               if (auto d = check_.duration_value(v, duration{50}, max_duration))
+                                 out_.upstream.probe_interval = *d;
+                             }},
+                            {"outlier_detection", [&](const entry& v) { outlier_section(v); }},
+                        });
+  }
+
+  void outlier_section(const entry& e) {
+    auto& o = out_.upstream.outlier;
+    check_.visit_map(e, {
+                            {"consecutive_failures",
+                             [&](const entry& v) {
+                               if (auto n = check_.integer(v, 0, 1'000'000))
+                                 o.consecutive_failures = static_cast<unsigned>(*n);
+                             }},
+                            {"base_ejection_time",
+                             [&](const entry& v) {
+                               if (auto d = check_.duration_value(v, duration{1}, max_duration))
+                                 o.base_ejection_time = *d;
+                             }},
+                            {"max_ejection_time",
+                             [&](const entry& v) {
+                               if (auto d = check_.duration_value(v, duration{1}, max_duration))
+                                 o.max_ejection_time = *d;
+                             }},
                         });
   }
 

@@ -52,7 +52,7 @@ asio::awaitable<std::pair<connection_ptr, boost::system::error_code>> upstream_p
   co_return co_await connect(node);
 }
 
-connection_ptr upstream_pool::take_idle(std::size_t node) {
+connection_ptr upstream_pool::take_idle(std::size_t node, bool check) {
   auto& idle = idle_[node];
   const auto now = coarse_now();
   while (!idle.empty()) {
@@ -61,7 +61,7 @@ connection_ptr upstream_pool::take_idle(std::size_t node) {
     if (now - c->idle_since > settings_.max_idle) continue;  // closes on destroy
     // Peeking costs a syscall per request; a connection used moments ago is almost never closed
     // by the server, and a bodyless request that meets one is retried anyway.
-    if (now - c->idle_since > stale_check_after && is_stale(*c)) continue;
+    if ((check || now - c->idle_since > stale_check_after) && is_stale(*c)) continue;
     c->reused = true;
     return c;
   }

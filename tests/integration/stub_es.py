@@ -22,6 +22,7 @@ import json
 import socket
 import socketserver
 import ssl
+import struct
 import threading
 import time
 import urllib.parse
@@ -123,6 +124,10 @@ class CannedResponse:
     times: Optional[int] = None      # only the next N matching requests (None = forever)
     handler: Optional[Callable] = None  # fn(stub, Recorded) -> (status, body, headers) overrides the rest
     trailing: bytes = b""            # raw bytes sent right after the body, in the same write (a lying node)
+    # A node that dies: reset the connection (RST) without answering, or after the head and the
+    # first `abort_after` bytes of the body.
+    abort: bool = False
+    abort_after: Optional[int] = None
 
 
 class _Stop(Exception):
@@ -335,6 +340,15 @@ def _encode_body(body: Any) -> bytes:
     if isinstance(body, str):
         return body.encode()
     return json.dumps(body).encode()
+
+
+def _reset(sock: socket.socket) -> None:
+    """Close with RST, as the kernel does for a process killed with data in flight."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+    except OSError:
+        pass
 
 
 def _response_head(status: int, headers: list) -> bytes:
@@ -578,6 +592,9 @@ class StubES:
         if canned.delay:
             if self._stopping.wait(canned.delay):
                 raise _Stop()
+        if canned.abort and canned.abort_after is None:
+            _reset(conn.sock)
+            raise _Stop()
         if canned.size is not None and canned.body is None:
             data = pattern_bytes(canned.size)
         else:
@@ -604,6 +621,11 @@ class StubES:
         else:
             if canned.status != 204:
                 headers.append(("content-length", str(len(data))))
+            if canned.abort:
+                conn.send(_response_head(canned.status, headers) + data[: canned.abort_after])
+                time.sleep(0.05)  # let the head and the first bytes go out before the reset
+                _reset(conn.sock)
+                raise _Stop()
             conn.send(_response_head(canned.status, headers))
             if not head_only:
                 for i in range(0, len(data), 1 << 20):

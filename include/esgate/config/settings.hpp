@@ -13,6 +13,10 @@
 // upstream.auth.basic|api_key      none
 // upstream.connect_timeout         2s
 // upstream.request_timeout         60s
+// upstream.max_connections_per_node 1024 (requests in flight to one node, across all threads)
+// upstream.max_pending_per_node    1024 (requests waiting for one of those; beyond → 503)
+// upstream.probe_interval          2s
+// upstream.outlier_detection.*     see struct outlier_detection below
 // redis.url / prefix               redis://127.0.0.1:6379/0 / "esgate:"
 // security.roles_file/users_file   roles.yml / users.yml (relative to the config file's folder)
 // security.api_key.hashing         ssha256 (| pbkdf2)
@@ -63,6 +67,22 @@ struct upstream {
   std::string api_key;  // encoded form; empty = none
   duration connect_timeout{2000};
   duration request_timeout{60000};
+  // Envoy's circuit-breaker defaults: a node gets at most this many requests at once, and at
+  // most max_pending more wait (up to connect_timeout) for one of them to finish; beyond, 503.
+  std::size_t max_connections_per_node = 1024;
+  std::size_t max_pending_per_node = 1024;
+  // How often every node is probed: a TCP connect for nodes in use, GET / with the upstream
+  // credentials for an ejected node whose ejection time has passed.
+  duration probe_interval{2000};
+  // Envoy's outlier detection (consecutive_gateway_failure): after this many timeouts, failed
+  // connections or 502/503/504 answers in a row a node is ejected for base_ejection_time ×
+  // (times ejected), at most max_ejection_time, and re-admitted only when its probe answers 2xx.
+  // The last usable node is never ejected. 0 = never eject.
+  struct outlier_detection {
+    unsigned consecutive_failures = 5;
+    duration base_ejection_time{30000};
+    duration max_ejection_time{300000};
+  } outlier;
 };
 
 struct redis {

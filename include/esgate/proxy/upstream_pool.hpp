@@ -71,7 +71,9 @@ class upstream_pool {
 
   // The two halves of acquire, for a caller that avoids a coroutine call when an idle connection
   // is there: take_idle (null when there is none), then connect.
-  connection_ptr take_idle(std::size_t node);
+  // `check` peeks at every pooled connection before handing it out, not only at those idle
+  // for a while: for requests that must not meet a connection the node already closed.
+  connection_ptr take_idle(std::size_t node, bool check = false);
   asio::awaitable<std::pair<connection_ptr, boost::system::error_code>> connect(std::size_t node);
 
   // Give back a connection whose last exchange completed cleanly and may be reused.
@@ -79,6 +81,7 @@ class upstream_pool {
 
   std::size_t idle_count() const;
   void clear();
+  const config::upstream_node& node_config(std::size_t node) const { return nodes_.node(node); }
 
  private:
   const node_set& nodes_;
@@ -90,5 +93,16 @@ class upstream_pool {
 // Client-side TLS context for https:// nodes: CA file (or system default), peer verification.
 std::shared_ptr<asio::ssl::context> make_upstream_tls_context(const std::string& ca_file,
                                                               bool verify);
+
+}  // namespace esgate::proxy
+
+namespace esgate::proxy {
+
+// The active health check of an ejected node: GET / with the credentials the gateway presents to
+// Elasticsearch, on a fresh connection from `pool`, within `timeout`. Returns the answer's status,
+// 0 when none arrived.
+asio::awaitable<unsigned> probe_node(upstream_pool& pool, std::size_t node,
+                                     const std::string& authorization,
+                                     std::chrono::milliseconds timeout);
 
 }  // namespace esgate::proxy

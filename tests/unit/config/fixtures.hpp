@@ -11,10 +11,8 @@
 namespace esgate::config::test {
 
 // tests/unit/config/fixtures.hpp -> repository root. canonical() sees through symlinked trees.
-inline std::filesystem::path source_dir() {
-  std::filesystem::path here = std::filesystem::weakly_canonical(__FILE__);
-  return here.parent_path().parent_path().parent_path().parent_path();
-}
+// From the build (tests/CMakeLists.txt), not __FILE__: ccache's base_dir makes that relative.
+inline std::filesystem::path source_dir() { return ESGATE_SOURCE_DIR; }
 
 inline void write_file(const std::filesystem::path& p, const std::string& text) {
   std::filesystem::create_directories(p.parent_path());

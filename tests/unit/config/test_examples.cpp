@@ -61,6 +61,12 @@ TEST_CASE("config/esgate.example-full.yaml loads and states the defaults", "[con
   CHECK(a.upstream.tls_verify == b.upstream.tls_verify);
   CHECK(a.upstream.connect_timeout == b.upstream.connect_timeout);
   CHECK(a.upstream.request_timeout == b.upstream.request_timeout);
+  CHECK(a.upstream.max_connections_per_node == b.upstream.max_connections_per_node);
+  CHECK(a.upstream.max_pending_per_node == b.upstream.max_pending_per_node);
+  CHECK(a.upstream.probe_interval == b.upstream.probe_interval);
+  CHECK(a.upstream.outlier.consecutive_failures == b.upstream.outlier.consecutive_failures);
+  CHECK(a.upstream.outlier.base_ejection_time == b.upstream.outlier.base_ejection_time);
+  CHECK(a.upstream.outlier.max_ejection_time == b.upstream.outlier.max_ejection_time);
   CHECK(a.redis.url == b.redis.url);
   CHECK(a.redis.prefix == b.redis.prefix);
   CHECK(a.security.roles_file == b.security.roles_file);

@@ -149,6 +149,10 @@ TEST_CASE("wrong types and bad values are reported at the value", "[config][sett
       {"upstream:\n  request_timeout: -1\n", 2, 20,
        "upstream.request_timeout: expected a duration"},
       {"upstream:\n  request_timeout: 400d\n", 2, 20, "out of range"},
+      {"upstream:\n  max_connections_per_node: 0\n", 2, 29, "expected an integer between 1 and"},
+      {"upstream:\n  probe_interval: 1ms\n", 2, 19, "out of range"},
+      {"upstream:\n  outlier_detection: {consecutive: 3}\n", 2, 23,
+       "unknown key [upstream.outlier_detection.consecutive]"},
       {"upstream:\n  tls: {verify: yes}\n", 2, 17,
        "upstream.tls.verify: expected true or false, got [yes]"},
       {"upstream:\n  tls:\n    ca: certs/nope.crt\n", 3, 9, "upstream.tls.ca: file ["},
@@ -336,6 +340,12 @@ TEST_CASE("defaults match the documented table", "[config][settings]") {
   CHECK(s.upstream.api_key.empty());
   CHECK(s.upstream.connect_timeout == std::chrono::seconds(2));
   CHECK(s.upstream.request_timeout == std::chrono::seconds(60));
+  CHECK(s.upstream.max_connections_per_node == 1024);
+  CHECK(s.upstream.max_pending_per_node == 1024);
+  CHECK(s.upstream.probe_interval == std::chrono::seconds(2));
+  CHECK(s.upstream.outlier.consecutive_failures == 5);
+  CHECK(s.upstream.outlier.base_ejection_time == std::chrono::seconds(30));
+  CHECK(s.upstream.outlier.max_ejection_time == std::chrono::minutes(5));
   CHECK(s.redis.host == "127.0.0.1");
   CHECK(s.redis.port == 6379);
   CHECK(s.redis.db == 0);
@@ -373,6 +383,10 @@ upstream:
     basic: { username: esgate, password: "p@ss: word" }
   connect_timeout: 500ms
   request_timeout: 2m
+  max_connections_per_node: 64
+  max_pending_per_node: 0
+  probe_interval: 500ms
+  outlier_detection: { consecutive_failures: 3, base_ejection_time: 10s, max_ejection_time: 1m }
 redis:
   prefix: "gw1:"
   url: redis://default:s%40cret@redis.example:6380/2
@@ -418,6 +432,12 @@ limits:
   CHECK(s.upstream.basic->password == "p@ss: word");
   CHECK(s.upstream.connect_timeout == std::chrono::milliseconds(500));
   CHECK(s.upstream.request_timeout == std::chrono::minutes(2));
+  CHECK(s.upstream.max_connections_per_node == 64);
+  CHECK(s.upstream.max_pending_per_node == 0);
+  CHECK(s.upstream.probe_interval == std::chrono::milliseconds(500));
+  CHECK(s.upstream.outlier.consecutive_failures == 3);
+  CHECK(s.upstream.outlier.base_ejection_time == std::chrono::seconds(10));
+  CHECK(s.upstream.outlier.max_ejection_time == std::chrono::minutes(1));
   CHECK(s.redis.host == "redis.example");
   CHECK(s.redis.port == 6380);
   CHECK(s.redis.username == "default");
