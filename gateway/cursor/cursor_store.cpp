@@ -56,34 +56,50 @@ asio::awaitable<bool> cursor_store::bind(const context_ref& ref, std::string_vie
   // (Arguments are built before co_await: g++ 12 miscompiles initializer lists inside it.)
   redis_client::command_args cmd{"SET", redis_key(ref), std::string(owner), "EX", ttl_arg(ttl)};
   auto r = co_await redis_.command(std::move(cmd));
-  co_return r.ok() && r.reply.is_status("OK");
+  co_return bind_outcome(r);
 }
 
 asio::awaitable<cursor_store::lookup> cursor_store::owner_of(const context_ref& ref) {
   redis_client::command_args cmd{"GET", redis_key(ref)};
   auto r = co_await redis_.command(std::move(cmd));
-  lookup out;
-  if (!r.ok()) co_return out;
-  if (r.reply.is_nil()) {
-    out.ok = true;
-  } else if (r.reply.is_string()) {
-    out.ok = true;
-    out.owner = std::move(r.reply.str);
-  }
-  co_return out;  // any other reply type: ok stays false (fail closed)
+  co_return lookup_outcome(std::move(r));
 }
 
 asio::awaitable<bool> cursor_store::extend(const context_ref& ref, std::chrono::seconds ttl) {
   // EXPIRE touches only an existing key: an expired binding is not revived.
   redis_client::command_args cmd{"EXPIRE", redis_key(ref), ttl_arg(ttl)};
   auto r = co_await redis_.command(std::move(cmd));
-  co_return r.ok() && r.reply.is_integer() && r.reply.integer == 1;
+  co_return extend_outcome(r);
 }
 
 asio::awaitable<bool> cursor_store::forget(const context_ref& ref) {
   redis_client::command_args cmd{"DEL", redis_key(ref)};
   auto r = co_await redis_.command(std::move(cmd));
-  co_return r.ok() && r.reply.is_integer();
+  co_return forget_outcome(r);
+}
+
+bool cursor_store::bind_outcome(const keystore::redis_response& r) {
+  return r.ok() && r.reply.is_status("OK");
+}
+
+cursor_store::lookup cursor_store::lookup_outcome(keystore::redis_response r) {
+  lookup out;
+  if (!r.ok()) return out;
+  if (r.reply.is_nil()) {
+    out.ok = true;
+  } else if (r.reply.is_string()) {
+    out.ok = true;
+    out.owner = std::move(r.reply.str);
+  }
+  return out;  // any other reply type: ok stays false (fail closed)
+}
+
+bool cursor_store::extend_outcome(const keystore::redis_response& r) {
+  return r.ok() && r.reply.is_integer() && r.reply.integer == 1;
+}
+
+bool cursor_store::forget_outcome(const keystore::redis_response& r) {
+  return r.ok() && r.reply.is_integer();
 }
 
 }  // namespace esgate::cursor

@@ -1,11 +1,10 @@
 #include "esgate/keystore/key_store.hpp"
 
+#include "store_replies.hpp"
+
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
-#include <charconv>
-#include <cmath>
-#include <cstdlib>
 #include <unordered_set>
 
 namespace esgate::keystore {
@@ -47,36 +46,9 @@ return 1
 constexpr std::size_t touch_batch = 512;  // pairs per ZADD: bounded command size
 constexpr int invalidate_rounds = 5;      // compare-and-set retries under contention
 
-error_code failure(const redis_response& r) {
-  return r.ec ? r.ec : error_code(make_error_code(errc::unexpected_reply));
-}
-
 std::string storage_text(key_record rec) {
   rec.last_used.reset();  // lives in P last_used
   return boost::json::serialize(to_json(rec));
-}
-
-// ZSCORE/ZMSCORE answer with a double's text; our scores are integral ms below 2^53.
-std::optional<std::int64_t> parse_score(const redis_reply& r) {
-  if (!r.is_string()) return std::nullopt;
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(r.str.data(), r.str.data() + r.str.size(), v);
-  if (ec == std::errc() && p == r.str.data() + r.str.size()) return v;
-  char* end = nullptr;
-  double d = std::strtod(r.str.c_str(), &end);
-  if (end == r.str.c_str() || !std::isfinite(d)) return std::nullopt;
-  return static_cast<std::int64_t>(std::llround(d));
-}
-
-result<std::vector<std::string>> string_array(const redis_response& r) {
-  if (!r.ok() || !r.reply.is_array()) return failure(r);
-  std::vector<std::string> out;
-  out.reserve(r.reply.elements.size());
-  for (const auto& e : r.reply.elements) {
-    if (!e.is_string()) return make_error_code(errc::unexpected_reply);
-    out.push_back(e.str);
-  }
-  return out;
 }
 
 }  // namespace
@@ -112,24 +84,14 @@ asio::awaitable<result<void>> key_store::create(key_record rec) {
                                  rec.id,
                                  std::to_string(rec.creation)};
   auto r = co_await client_.command(std::move(cmd));
-  if (!r.ok() || !r.reply.is_integer()) co_return failure(r);
-  if (r.reply.integer == 0) co_return make_error_code(errc::key_exists);
-  co_return result<void>{};
+  co_return detail::create_outcome(r);
 }
 
 asio::awaitable<result<std::optional<key_record>>> key_store::get(std::string id) {
   std::vector<redis_client::command_args> cmds{{"GET", record_key(id)},
                                                {"ZSCORE", last_used_key(), id}};
   auto rs = co_await client_.pipeline(std::move(cmds));
-  const auto& rec = rs.at(0);
-  if (!rec.ok()) co_return rec.ec;
-  if (rec.reply.is_nil()) co_return std::optional<key_record>{};
-  if (!rec.reply.is_string()) co_return make_error_code(errc::unexpected_reply);
-  auto parsed = from_json_text(rec.reply.str);
-  if (!parsed) co_return parsed.error();
-  if (parsed->id != id) co_return make_error_code(errc::corrupt_record);
-  if (rs.at(1).ok()) parsed->last_used = parse_score(rs[1].reply);
-  co_return std::optional<key_record>(std::move(*parsed));
+  co_return detail::get_outcome(rs.at(0), rs.at(1), id);
 }
 
 asio::awaitable<result<std::vector<key_record>>> key_store::get_many(std::vector<std::string> ids) {
@@ -144,27 +106,14 @@ asio::awaitable<result<std::vector<key_record>>> key_store::get_many(std::vector
   cmds.push_back(std::move(mget));
   cmds.push_back(std::move(scores));
   auto rs = co_await client_.pipeline(std::move(cmds));
-  const auto& recs = rs.at(0);
-  if (!recs.ok() || !recs.reply.is_array() || recs.reply.elements.size() != ids.size())
-    co_return failure(recs);
-  const bool have_scores =
-      rs.at(1).ok() && rs[1].reply.is_array() && rs[1].reply.elements.size() == ids.size();
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    const auto& e = recs.reply.elements[i];
-    if (!e.is_string()) continue;  // nil: missing
-    auto parsed = from_json_text(e.str);
-    if (!parsed || parsed->id != ids[i]) continue;  // corrupt: skipped (documented)
-    if (have_scores) parsed->last_used = parse_score(rs[1].reply.elements[i]);
-    out.push_back(std::move(*parsed));
-  }
-  co_return out;
+  co_return detail::get_many_outcome(rs.at(0), rs.at(1), ids);
 }
 
 asio::awaitable<result<std::vector<std::string>>> key_store::list_ids_by_owner(
     std::string realm, std::string username) {
   redis_client::command_args cmd{"SMEMBERS", owner_index_key(realm, username)};
   auto r = co_await client_.command(std::move(cmd));
-  auto ids = string_array(r);
+  auto ids = detail::string_array(r);
   if (ids) std::sort(ids->begin(), ids->end());  // SET order is arbitrary; be deterministic
   co_return ids;
 }
@@ -172,7 +121,7 @@ asio::awaitable<result<std::vector<std::string>>> key_store::list_ids_by_owner(
 asio::awaitable<result<std::vector<std::string>>> key_store::list_ids_by_name(std::string name) {
   redis_client::command_args cmd{"SMEMBERS", name_index_key(name)};
   auto r = co_await client_.command(std::move(cmd));
-  auto ids = string_array(r);
+  auto ids = detail::string_array(r);
   if (ids) std::sort(ids->begin(), ids->end());
   co_return ids;
 }
@@ -180,7 +129,7 @@ asio::awaitable<result<std::vector<std::string>>> key_store::list_ids_by_name(st
 asio::awaitable<result<std::vector<std::string>>> key_store::list_all_ids() {
   redis_client::command_args cmd{"ZRANGE", all_index_key(), "0", "-1"};
   auto r = co_await client_.command(std::move(cmd));
-  co_return string_array(r);
+  co_return detail::string_array(r);
 }
 
 namespace {
@@ -202,31 +151,13 @@ redis_client::command_args update_command(const key_store& ks, const key_record&
           rec.id};
 }
 
-error_code update_outcome(const redis_response& r) {
-  if (!r.ok() || !r.reply.is_integer()) return failure(r);
-  switch (r.reply.integer) {
-    case 1:
-      return {};
-    case 0:
-      return errc::key_not_found;
-    case -1:
-      return errc::version_conflict;
-    case -2:
-      return errc::invalid_record;
-    case -3:
-      return errc::corrupt_record;
-    default:
-      return errc::unexpected_reply;
-  }
-}
-
 }  // namespace
 
 asio::awaitable<result<void>> key_store::update(key_record rec) {
   if (rec.id.empty()) co_return make_error_code(errc::invalid_record);
   auto cmd = update_command(*this, rec, update_script);
   auto r = co_await client_.command(std::move(cmd));
-  if (auto ec = update_outcome(r)) co_return ec;
+  if (auto ec = detail::update_outcome(r)) co_return ec;
   co_return result<void>{};
 }
 
@@ -243,46 +174,14 @@ asio::awaitable<result<invalidate_result>> key_store::invalidate(std::vector<std
     redis_client::command_args mget{"MGET"};
     for (const auto& id : pending) mget.push_back(record_key(id));
     auto got = co_await client_.command(std::move(mget));
-    if (!got.ok() || !got.reply.is_array() || got.reply.elements.size() != pending.size())
-      co_return failure(got);
-
-    std::vector<redis_client::command_args> updates;
-    std::vector<std::string> updating;
-    for (std::size_t i = 0; i < pending.size(); ++i) {
-      const auto& e = got.reply.elements[i];
-      if (e.is_nil()) {
-        out.not_found.push_back(pending[i]);
-        continue;
-      }
-      auto rec = e.is_string() ? from_json_text(e.str)
-                               : result<key_record>(make_error_code(errc::unexpected_reply));
-      if (!rec || rec->id != pending[i]) {
-        out.errors.emplace_back(pending[i], make_error_code(errc::corrupt_record));
-        continue;
-      }
-      if (rec->invalidated) {
-        out.previously_invalidated.push_back(pending[i]);
-        continue;
-      }
-      rec->invalidated = true;
-      rec->invalidation = now_ms;
-      updates.push_back(update_command(*this, *rec, update_script));
-      updating.push_back(pending[i]);
-    }
+    auto read = detail::invalidate_read(got, pending, now_ms, out);
+    if (!read) co_return read.error();
     pending.clear();
-    if (updates.empty()) break;
+    if (read->empty()) break;
+    std::vector<redis_client::command_args> updates;
+    for (const auto& rec : *read) updates.push_back(update_command(*this, rec, update_script));
     auto rs = co_await client_.pipeline(std::move(updates));
-    for (std::size_t i = 0; i < rs.size(); ++i) {
-      auto ec = update_outcome(rs[i]);
-      if (!ec)
-        out.invalidated.push_back(updating[i]);
-      else if (ec == errc::version_conflict)
-        pending.push_back(updating[i]);  // changed under us: read again
-      else if (ec == errc::key_not_found)
-        out.not_found.push_back(updating[i]);
-      else
-        out.errors.emplace_back(updating[i], ec);
-    }
+    pending = detail::invalidate_written(rs, *read, out);
   }
   for (auto& id : pending) out.errors.emplace_back(std::move(id), errc::version_conflict);
   co_return out;
@@ -301,9 +200,7 @@ asio::awaitable<error_code> key_store::touch_last_used(
     cmds.push_back(std::move(zadd));
   }
   auto rs = co_await client_.pipeline(std::move(cmds));
-  for (const auto& r : rs)
-    if (!r.ok()) co_return r.ec;
-  co_return error_code{};
+  co_return detail::first_failure(rs);
 }
 
 asio::awaitable<error_code> key_store::publish(std::string payload) {

@@ -33,36 +33,6 @@ using std::chrono::milliseconds;
 constexpr milliseconds initial_backoff{100};
 constexpr milliseconds max_backoff{5000};
 
-redis_reply convert(const redisReply* r) {
-  redis_reply out;
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      out.type = redis_reply::kind::string;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = redis_reply::kind::status;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = redis_reply::kind::error;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = redis_reply::kind::integer;
-      out.integer = r->integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = redis_reply::kind::array;
-      out.elements.reserve(r->elements);
-      for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
-      break;
-    default:  // REDIS_REPLY_NIL
-      break;
-  }
-  return out;
-}
-
 // Commands that would change the shared connection's mode or session state behind the client's
 // back (a reconnect would silently undo them) are refused.
 bool unsupported(const std::string& name) {
@@ -312,9 +282,9 @@ class connection_base : public std::enable_shared_from_this<connection_base> {
     auto* reply = static_cast<redisReply*>(r);
     // NULL: the context is being freed; on_disconnect_cb (or our own teardown) handles that.
     if (self == nullptr || reply == nullptr) return;
-    if (reply->type == REDIS_REPLY_ERROR) {
-      // e.g. WRONGPASS or an out-of-range db. Redis's text never echoes the password.
-      self->fail("redis handshake failed: " + std::string(reply->str, reply->len));
+    // e.g. WRONGPASS or an out-of-range db.
+    if (auto e = handshake_error(*reply); !e.empty()) {
+      self->fail("redis handshake failed: " + e);
       return;
     }
     if (is_last != nullptr) self->become_ready();
@@ -448,9 +418,7 @@ class client_impl final : public connection_base {
       complete(g, self != nullptr && self->is_closed() ? errc::closed : errc::disconnected);
       return;
     }
-    auto& out = g.results[ref->index];
-    out.reply = convert(reply);
-    if (out.reply.is_error()) out.ec = errc::server_error;
+    g.results[ref->index] = to_response(*reply);
     g.filled[ref->index] = 1;
     if (--g.remaining == 0) complete(g, {});
   }
@@ -507,20 +475,21 @@ class subscriber_impl final : public connection_base {
     auto* self = static_cast<subscriber_impl*>(static_cast<connection_base*>(ac->data));
     auto* reply = static_cast<redisReply*>(r);
     if (self == nullptr || self->ac_ != ac || reply == nullptr) return;
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3 ||
-        reply->element[0]->type != REDIS_REPLY_STRING)
-      return;
-    std::string_view kind(reply->element[0]->str, reply->element[0]->len);
-    if (kind == "subscribe") {
-      self->subscribed_ = true;
-      self->deliver([](subscriber_impl& s) {
-        if (s.handlers_.on_subscribed) s.handlers_.on_subscribed();
-      });
-    } else if (kind == "message" && reply->element[2]->type == REDIS_REPLY_STRING) {
-      self->deliver([msg = std::string(reply->element[2]->str, reply->element[2]->len)](
-                        subscriber_impl& s) mutable {
-        if (s.handlers_.on_message) s.handlers_.on_message(std::move(msg));
-      });
+    auto ev = decode_subscriber_reply(*reply);
+    switch (ev.k) {
+      case subscriber_event::kind::subscribed:
+        self->subscribed_ = true;
+        self->deliver([](subscriber_impl& s) {
+          if (s.handlers_.on_subscribed) s.handlers_.on_subscribed();
+        });
+        break;
+      case subscriber_event::kind::message:
+        self->deliver([msg = std::move(ev.payload)](subscriber_impl& s) mutable {
+          if (s.handlers_.on_message) s.handlers_.on_message(std::move(msg));
+        });
+        break;
+      case subscriber_event::kind::ignored:
+        break;
     }
   }
 

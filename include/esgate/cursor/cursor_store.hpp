@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "esgate/cursor/cursor.hpp"
+#include "esgate/keystore/redis_reply.hpp"
 
 namespace esgate::keystore {
 class redis_client;
@@ -39,6 +40,13 @@ class cursor_store {
 
   // `<prefix>ctx:<kind>:<lower-case hex sha256(id)>`.
   std::string redis_key(const context_ref& ref) const;
+
+  // What each command's answer means (pure; fuzzed in tests/fuzz/fuzz_redis_reply.cpp). Any
+  // other shape than the expected one is a failure: fail closed.
+  static bool bind_outcome(const keystore::redis_response& r);    // SET … EX: +OK
+  static lookup lookup_outcome(keystore::redis_response r);       // GET: nil or the owner
+  static bool extend_outcome(const keystore::redis_response& r);  // EXPIRE: :1
+  static bool forget_outcome(const keystore::redis_response& r);  // DEL: an integer
 
  private:
   keystore::redis_client& redis_;

@@ -22,6 +22,7 @@
 // close() (or destruction) fails everything outstanding with errc::closed and frees hiredis
 // synchronously, so no callback outlives the object.
 #include "esgate/keystore/error.hpp"
+#include "esgate/keystore/redis_reply.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -47,32 +48,6 @@ struct redis_config {
   int db = 0;
   std::chrono::milliseconds command_timeout{1000};
   std::chrono::milliseconds connect_timeout{2000};
-};
-
-// An owned copy of a RESP2 reply (hiredis frees its own tree as soon as the callback returns).
-struct redis_reply {
-  enum class kind { nil, integer, status, error, string, array };
-  kind type = kind::nil;
-  long long integer = 0;              // kind::integer
-  std::string str;                    // kind::status, kind::error, kind::string (binary-safe)
-  std::vector<redis_reply> elements;  // kind::array
-
-  bool is_nil() const noexcept { return type == kind::nil; }
-  bool is_error() const noexcept { return type == kind::error; }
-  bool is_string() const noexcept { return type == kind::string; }
-  bool is_array() const noexcept { return type == kind::array; }
-  bool is_integer() const noexcept { return type == kind::integer; }
-  bool is_status(std::string_view s) const noexcept { return type == kind::status && str == s; }
-};
-
-// Outcome of one command. `ec` is empty on success; errc::server_error when Redis answered with a
-// top-level error reply, whose text is then in reply.str; timeout / disconnected / closed /
-// operation_aborted (per-operation cancellation) otherwise. Errors nested inside an array (EXEC)
-// are left in the tree.
-struct redis_response {
-  boost::system::error_code ec;
-  redis_reply reply;
-  bool ok() const noexcept { return !ec; }
 };
 
 namespace detail {

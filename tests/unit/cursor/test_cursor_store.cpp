@@ -4,8 +4,10 @@
 
 #include "esgate/keystore/redis_client.hpp"
 #include "redis_server.hpp"
+#include "resp.hpp"
 
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 using namespace esgate::cursor;
@@ -174,4 +176,39 @@ TEST_CASE("cursor_store: redis down fails closed", "[cursor][store]") {
     CHECK_FALSE(f);
     client.close();
   });
+}
+
+TEST_CASE("cursor_store: reply outcomes fail closed on every odd shape", "[cursor][store]") {
+  using esgate::test_support::bulk;
+  using esgate::test_support::response;
+  struct row {
+    std::string resp;
+    bool bind, lookup_ok, extend, forget;
+    std::optional<std::string> owner;
+  };
+  const row rows[] = {
+      {"+OK\r\n", true, false, false, false, std::nullopt},
+      {"$-1\r\n", false, true, false, false, std::nullopt},  // GET: no binding
+      {bulk("u:alice"), false, true, false, false, std::string("u:alice")},
+      {bulk(""), false, true, false, false, std::string("")},
+      {bulk("OK"), false, true, false, false, std::string("OK")},  // a bulk OK is not +OK
+      {":1\r\n", false, false, true, true, std::nullopt},
+      {":0\r\n", false, false, false, true, std::nullopt},
+      {":2\r\n", false, false, false, true, std::nullopt},
+      {":-2\r\n", false, false, false, true, std::nullopt},
+      {"+QUEUED\r\n", false, false, false, false, std::nullopt},
+      {"*-1\r\n", false, true, false, false, std::nullopt},
+      {"*1\r\n$7\r\nu:alice\r\n", false, false, false, false, std::nullopt},
+      {"-WRONGTYPE x\r\n", false, false, false, false, std::nullopt},
+      {"-ERR x\r\n", false, false, false, false, std::nullopt},
+  };
+  for (const auto& r : rows) {
+    INFO(r.resp);
+    CHECK(cursor_store::bind_outcome(response(r.resp)) == r.bind);
+    auto l = cursor_store::lookup_outcome(response(r.resp));
+    CHECK(l.ok == r.lookup_ok);
+    CHECK(l.owner == r.owner);
+    CHECK(cursor_store::extend_outcome(response(r.resp)) == r.extend);
+    CHECK(cursor_store::forget_outcome(response(r.resp)) == r.forget);
+  }
 }
