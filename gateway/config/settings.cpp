@@ -30,6 +30,7 @@ using detail::entry;
 using detail::quote;
 
 constexpr std::size_t max_config_bytes = 1024 * 1024;
+constexpr std::size_t max_secret_file_bytes = 64 * 1024;
 constexpr std::uint64_t kib = 1024;
 constexpr std::uint64_t mib = 1024 * kib;
 // Longer timeouts than a year are typos, and far larger ones overflow clock arithmetic.
@@ -362,37 +363,79 @@ class settings_parser {
                         });
   }
 
+  // A secret kept in a file of its own (Docker/Kubernetes secrets, systemd LoadCredential=), so
+  // esgate.yaml can be shared or committed. The whole file is the secret, one trailing line break
+  // dropped. Its content is never echoed; its name is.
+  std::optional<std::string> secret_file(const entry& e) {
+    auto path = path_value(e, false);
+    if (!path) return std::nullopt;
+    std::string text, problem;
+    if (detail::read_text_file(*path, max_secret_file_bytes, text, problem) !=
+        detail::read_status::ok) {
+      check_.error(e, "cannot read " + quote(*path) + ": " + problem);
+      return std::nullopt;
+    }
+    if (!text.empty() && text.back() == '\n') text.pop_back();
+    if (!text.empty() && text.back() == '\r') text.pop_back();
+    if (text.empty()) {
+      check_.error(e, "file " + quote(*path) + " is empty");
+      return std::nullopt;
+    }
+    if (detail::has_control_chars(text)) {
+      check_.error(e, "file " + quote(*path) +
+                          " must hold the secret alone on one line (it contains control "
+                          "characters or several lines)");
+      return std::nullopt;
+    }
+    return text;
+  }
+
   void upstream_auth(const entry& e) {
-    bool have_basic = false, have_api_key = false;
+    int methods = 0;  // basic, api_key, api_key_file
     bool ok = check_.visit_map(
         e, {
                {"basic",
                 [&](const entry& v) {
-                  have_basic = true;
+                  ++methods;
                   basic_section(v);
                 }},
                {"api_key",
                 [&](const entry& v) {
-                  have_api_key = true;
-                  auto s = check_.string(v, false, true);
-                  if (!s) return;
-                  if (!is_base64(*s)) {
-                    check_.error(v, "expected the encoded API key (base64 of id:api_key)");
-                    return;
-                  }
-                  out_.upstream.api_key = *s;
+                  ++methods;
+                  if (auto s = check_.string(v, false, true)) upstream_api_key(v, *s);
+                }},
+               {"api_key_file",
+                [&](const entry& v) {
+                  ++methods;
+                  if (auto s = secret_file(v)) upstream_api_key(v, *s);
                 }},
            });
     if (!ok) return;
-    if (have_basic && have_api_key)
-      check_.error_key(e, "set either basic or api_key, not both");
-    else if (!have_basic && !have_api_key)
-      check_.error_key(e, "expected basic or api_key");
+    if (methods > 1)
+      check_.error_key(e, "set only one of basic, api_key and api_key_file");
+    else if (methods == 0)
+      check_.error_key(e, "expected basic, api_key or api_key_file");
+  }
+
+  void upstream_api_key(const entry& v, const std::string& key) {
+    if (!is_base64(key)) {
+      check_.error(v, "expected the encoded API key (base64 of id:api_key)");
+      return;
+    }
+    out_.upstream.api_key = key;
   }
 
   void basic_section(const entry& e) {
     upstream_basic basic;
-    bool have_user = false, have_password = false, valid = true;
+    bool have_user = false, valid = true;
+    int passwords = 0;  // password, password_file
+    auto take_password = [&](std::optional<std::string> s) {
+      ++passwords;
+      if (s)
+        basic.password = std::move(*s);
+      else
+        valid = false;
+    };
     bool ok = check_.visit_map(
         e, {
                {"username",
@@ -408,20 +451,14 @@ class settings_parser {
                   else
                     valid = false;
                 }},
-               {"password",
-                [&](const entry& v) {
-                  have_password = true;
-                  auto s = check_.string(v, false, true);
-                  if (s)
-                    basic.password = *s;
-                  else
-                    valid = false;
-                }},
+               {"password", [&](const entry& v) { take_password(check_.string(v, false, true)); }},
+               {"password_file", [&](const entry& v) { take_password(secret_file(v)); }},
            });
     if (!ok) return;
     if (!have_user) check_.error_key(e, "username is required");
-    if (!have_password) check_.error_key(e, "password is required");
-    if (have_user && have_password && valid) out_.upstream.basic = std::move(basic);
+    if (passwords == 0) check_.error_key(e, "password is required (or password_file)");
+    if (passwords > 1) check_.error_key(e, "set either password or password_file, not both");
+    if (have_user && passwords == 1 && valid) out_.upstream.basic = std::move(basic);
   }
 
   void redis_section(const entry& e) {

@@ -10,7 +10,7 @@
 // listen.tls.min_version           "1.2"
 // upstream.nodes                   ["http://127.0.0.1:9200"]
 // upstream.tls.{ca,verify}         none / true
-// upstream.auth.basic|api_key      none
+// upstream.auth.basic|api_key      none (password_file / api_key_file: the secret read from a file)
 // upstream.connect_timeout         2s
 // upstream.request_timeout         60s
 // upstream.max_connections_per_node 1024 (requests in flight to one node, across all threads)

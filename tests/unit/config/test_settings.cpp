@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "esgate/config/settings.hpp"
@@ -157,8 +158,8 @@ TEST_CASE("wrong types and bad values are reported at the value", "[config][sett
        "upstream.tls.verify: expected true or false, got [yes]"},
       {"upstream:\n  tls:\n    ca: certs/nope.crt\n", 3, 9, "upstream.tls.ca: file ["},
       {"upstream:\n  auth:\n    basic: {username: u, password: p}\n    api_key: \"abc=\"\n", 2, 3,
-       "upstream.auth: set either basic or api_key, not both"},
-      {"upstream:\n  auth: {}\n", 2, 3, "upstream.auth: expected basic or api_key"},
+       "upstream.auth: set only one of basic, api_key and api_key_file"},
+      {"upstream:\n  auth: {}\n", 2, 3, "upstream.auth: expected basic, api_key or api_key_file"},
       {"upstream:\n  auth:\n    basic: {username: u}\n", 3, 5,
        "upstream.auth.basic: password is required"},
       {"upstream:\n  auth:\n    basic: {password: hunter2}\n", 3, 5,
@@ -281,7 +282,7 @@ limits:
       "t.yaml:4:3: listen.tls: certificate is required when tls is set",
       "t.yaml:4:3: listen.tls: key is required when tls is set",
       "t.yaml:6:10: upstream.nodes: expected a list, got a value",
-      "t.yaml:8:5: upstream.auth.basic: password is required",
+      "t.yaml:8:5: upstream.auth.basic: password is required (or password_file)",
       "t.yaml:10:8: redis.url: TLS to Redis is not supported yet",
       "t.yaml:13:14: security.api_key.hashing: expected ssha256 or pbkdf2, got [md5]",
       "t.yaml:15:21: limits.max_header_bytes: [4mb] is out of range: must be between 1kb and 1mb",
@@ -641,4 +642,77 @@ TEST_CASE("a failed load still names the roles and users files it can know", "[s
   REQUIRE_FALSE(unparsable.ok());
   CHECK(unparsable.value.security.roles_file.empty());
   CHECK(unparsable.value.security.users_file.empty());
+}
+
+// upstream credentials kept in files of their own (Docker secrets, systemd LoadCredential=): the
+// file's content is the secret, one trailing line break dropped, never echoed in a message.
+TEST_CASE("upstream secrets read from files", "[config][settings]") {
+  namespace fs = std::filesystem;
+  using esgate::config::test::write_file;
+  const fs::path dir = fs::path(scratch_dir()) / "secrets";
+  const std::string key = "VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==";
+  write_file(dir / "es-password", "s3cret pass\n");
+  write_file(dir / "es-password-crlf", "crlf-pass\r\n");
+  write_file(dir / "es-password-bare", "bare");
+  write_file(dir / "es-api-key", key + "\n");
+  write_file(dir / "empty", "\n");
+  write_file(dir / "two-lines", "hunter2\nsecond\n");
+  write_file(dir / "bad-key", "ApiKey hunter2\n");
+
+  SECTION("password_file, relative to the config folder") {
+    const std::pair<std::string, std::string> rows[] = {
+        {"secrets/es-password", "s3cret pass"},
+        {"secrets/es-password-crlf", "crlf-pass"},
+        {"secrets/es-password-bare", "bare"},
+        {(dir / "es-password").string(), "s3cret pass"},
+    };
+    for (const auto& [file, expected] : rows) {
+      CAPTURE(file);
+      auto r = parse("upstream:\n  auth:\n    basic: {username: esgate, password_file: \"" + file +
+                     "\"}\n");
+      INFO(dump(r));
+      REQUIRE(r.ok());
+      REQUIRE(r.value.upstream.basic.has_value());
+      CHECK(r.value.upstream.basic->username == "esgate");
+      CHECK(r.value.upstream.basic->password == expected);
+    }
+  }
+  SECTION("api_key_file") {
+    auto r = parse("upstream:\n  auth:\n    api_key_file: secrets/es-api-key\n");
+    INFO(dump(r));
+    REQUIRE(r.ok());
+    CHECK(r.value.upstream.api_key == key);
+    CHECK_FALSE(r.value.upstream.basic.has_value());
+  }
+  SECTION("unusable files fail the load without showing their content") {
+    const std::string missing = (dir / "absent").string();
+    const error_case cases[] = {
+        {"upstream:\n  auth:\n    basic: {username: u, password_file: secrets/absent}\n", 3, 41,
+         "upstream.auth.basic.password_file: cannot read [" + missing + "]: file not found"},
+        {"upstream:\n  auth:\n    basic: {username: u, password_file: secrets}\n", 3, 41,
+         "not a regular file"},
+        {"upstream:\n  auth:\n    basic: {username: u, password_file: secrets/empty}\n", 3, 41,
+         "upstream.auth.basic.password_file: file [" + (dir / "empty").string() + "] is empty"},
+        {"upstream:\n  auth:\n    basic: {username: u, password_file: secrets/two-lines}\n", 3,
+         41, "must hold the secret alone on one line", "hunter2"},
+        {"upstream:\n  auth:\n    api_key_file: secrets/bad-key\n", 3, 19,
+         "upstream.auth.api_key_file: expected the encoded API key", "hunter2"},
+        {"upstream:\n  auth:\n    api_key_file: secrets/two-lines\n", 3, 19,
+         "must hold the secret alone on one line", "hunter2"},
+        {"upstream:\n  auth:\n    basic: {username: u, password: p, password_file: "
+         "secrets/es-password}\n",
+         3, 5, "upstream.auth.basic: set either password or password_file, not both", "s3cret"},
+        {"upstream:\n  auth:\n    api_key: \"abc=\"\n    api_key_file: secrets/es-api-key\n", 2, 3,
+         "upstream.auth: set only one of basic, api_key and api_key_file"},
+        {"upstream:\n  auth:\n    basic: {username: u, password_file: secrets/es-password}\n"
+         "    api_key_file: secrets/es-api-key\n",
+         2, 3, "upstream.auth: set only one of basic, api_key and api_key_file"},
+    };
+    for (const auto& c : cases) check_single_error(c);
+  }
+  SECTION("a broken file leaves no credentials behind") {
+    auto r = parse("upstream:\n  auth:\n    basic: {username: u, password_file: secrets/empty}\n");
+    CHECK_FALSE(r.ok());
+    CHECK_FALSE(r.value.upstream.basic.has_value());
+  }
 }
