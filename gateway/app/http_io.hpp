@@ -18,6 +18,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "esgate/net/tls_stream.hpp"
+
 namespace esgate::app::http_io {
 
 namespace asio = boost::asio;
@@ -29,17 +31,29 @@ inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 template <class Stream>
 inline constexpr bool is_plain_socket = std::is_same_v<Stream, asio::ip::tcp::socket>;
+template <class Stream>
+inline constexpr bool is_tls_stream = std::is_same_v<Stream, net::tls_stream>;
 
 // How much to read into `b` next.
 inline std::size_t read_size(const beast::flat_buffer& b) {
   return std::clamp<std::size_t>(b.capacity() - b.size(), 4096, 65536);
 }
 
-// Reads what is available into `b`. Always through the stream's async_read_some: Asio tries the
-// read at once and waits for readiness only if it fails. (Reads that cannot succeed yet are
-// avoided by the caller yielding first, see session.cpp.)
+// Reads what is available into `b`. Through the stream's async_read_some: Asio tries the read at
+// once and waits for readiness only if it fails. (Reads that cannot succeed yet are avoided by
+// the caller waiting for readability first, see session.cpp.) The TLS stream is read at once
+// here: its async_read_some would post the completion of a read that needed no wait.
 template <class Stream>
 asio::awaitable<error_code> read_more(Stream& s, beast::flat_buffer& b) {
+  if constexpr (is_tls_stream<Stream>) {
+    error_code ec;
+    net::tls_stream::wait_type want{};
+    const std::size_t n = s.read_now(b.prepare(read_size(b)), ec, want);
+    if (ec != asio::error::would_block) {
+      b.commit(n);
+      co_return ec;
+    }
+  }
   auto [ec, n] = co_await s.async_read_some(b.prepare(read_size(b)), use_tuple);
   b.commit(n);
   co_return ec;
@@ -180,7 +194,8 @@ asio::awaitable<error_code> read_body_piece(Stream& s, beast::flat_buffer& b,
 
 // Writes what the socket takes now; true when everything went out (or on an error). `written`
 // counts the bytes sent. A plain (non-blocking) socket almost always has room in its send buffer,
-// and then the write costs no trip through the scheduler. TLS streams always go to write_rest.
+// and then the write costs no trip through the scheduler; the client-facing TLS stream too (one
+// record per step). Other streams (the upstream's Asio TLS) always go to write_rest.
 template <class Stream, class Buffers>
 bool write_now(Stream& s, const Buffers& buffers, std::size_t& written, error_code& ec) {
   written = 0;
@@ -192,6 +207,21 @@ bool write_now(Stream& s, const Buffers& buffers, std::size_t& written, error_co
       return false;
     }
     return ec || written == asio::buffer_size(buffers);
+  } else if constexpr (is_tls_stream<Stream>) {
+    const std::size_t total = asio::buffer_size(buffers);
+    beast::buffers_suffix<Buffers> rest(buffers);
+    net::tls_stream::wait_type want{};
+    while (written < total) {
+      const std::size_t n = s.write_now(rest, ec, want);
+      if (ec == asio::error::would_block) {  // write_rest retries the same record first
+        ec = {};
+        return false;
+      }
+      if (ec) return true;
+      written += n;
+      rest.consume(n);
+    }
+    return true;
   }
   return false;
 }

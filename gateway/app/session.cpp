@@ -1282,13 +1282,15 @@ asio::awaitable<void> serve(session_state& st, Stream& stream) {
       st.watch->arm(limits.idle_timeout);
       w.idle_streams.insert(&lowest);
       error_code ec;
-      if constexpr (http_io::is_plain_socket<Stream>) {
-        // An idle keep-alive connection holds no read buffer: wait for readability with none,
-        // then read (10,000 idle clients cost their sockets, not 10,000 buffers).
+      // An idle keep-alive connection holds no read buffer: wait for readability with none,
+      // then read (10,000 idle clients cost their sockets, not 10,000 buffers). Over TLS,
+      // OpenSSL has released its record buffers by now too (net/tls_stream.hpp), unless it
+      // still holds bytes of a pipelined request.
+      bool wait = true;
+      if constexpr (http_io::is_tls_stream<Stream>) wait = !stream.has_buffered_input();
+      if (wait) {
         buffer.shrink_to_fit();
-        std::tie(ec) = co_await stream.async_wait(asio::socket_base::wait_read, use_tuple);
-      } else {
-        co_await asio::post(asio::use_awaitable);  // as for the upstream's answer, see forward_once
+        std::tie(ec) = co_await lowest.async_wait(asio::socket_base::wait_read, use_tuple);
       }
       if (!ec) ec = co_await http_io::read_more(stream, buffer);
       w.idle_streams.erase(&lowest);
@@ -1332,8 +1334,8 @@ asio::awaitable<void> serve(session_state& st, Stream& stream) {
     if (!keep) break;
   }
   error_code ignored;
-  if constexpr (!http_io::is_plain_socket<Stream>) {
-    st.watch->arm(std::chrono::seconds(2));
+  if constexpr (http_io::is_tls_stream<Stream>) {
+    st.watch->arm(std::chrono::seconds(2));  // close_notify only; the peer's is not awaited
     co_await stream.async_shutdown(use_tuple);
   }
   lowest.shutdown(asio::socket_base::shutdown_both, ignored);
@@ -1349,11 +1351,11 @@ asio::awaitable<void> run_session(worker& w, asio::ip::tcp::socket socket) {
   socket.set_option(asio::ip::tcp::no_delay(true), ec);
   if (auto tls = w.server_tls) {
     st.tls = true;
-    beast::ssl_stream<asio::ip::tcp::socket> stream(std::move(socket), *tls);
-    st.watch->client = &beast::get_lowest_layer(stream);
+    net::tls_stream stream(std::move(socket), tls->native_handle());
+    st.watch->client = &stream.next_layer();
     st.watch->arm(w.shared.settings.limits.header_timeout);
-    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
-    if (hec) co_return;
+    auto [hec, hn] = co_await stream.async_handshake(use_tuple);
+    if (hec) co_return;  // garbage, a refused certificate, a timeout: just close
     co_await serve(st, stream);
   } else {
     // Non-blocking: http_io reads and writes synchronously first when the socket is ready.

@@ -110,10 +110,12 @@ def served_fingerprint(port: int, cafile: str) -> str:
 
 
 def tls_gateway(make_gateway, tls: dict, files: dict | None = None, wait_cert: tuple | None = None,
-                **kw) -> Gateway:
+                config: dict | None = None, **kw) -> Gateway:
     """A gateway with listen.tls; files = {name in the config folder: source path} copied in first.
     Readiness is probed over TLS (the fixture's plain-HTTP probe cannot talk to a TLS listener)."""
-    gw = make_gateway(config={"listen": {"tls": tls}}, start=False, **kw)
+    cfg = dict(config or {})
+    cfg["listen"] = {**cfg.get("listen", {}), "tls": tls}
+    gw = make_gateway(config=cfg, start=False, **kw)
     for name, src in (files or {}).items():
         replace_file(src, os.path.join(gw.dir, name))
     gw.start(wait=False)
