@@ -53,9 +53,10 @@ void raise_open_files_limit(std::size_t max_connections) {
   // Clients, plus upstream connections for the requests in flight and the gateway's own.
   const auto wanted = static_cast<rlim_t>(max_connections) + 1024;
   if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < wanted)
-    spdlog::warn("the open files limit is {} (hard limit {}): fewer than limits.max_connections "
-                 "({}) clients and their upstream connections; raise it (ulimit -n, LimitNOFILE=)",
-                 rl.rlim_cur, rl.rlim_max, max_connections);
+    spdlog::warn(
+        "the open files limit is {} (hard limit {}): fewer than limits.max_connections "
+        "({}) clients and their upstream connections; raise it (ulimit -n, LimitNOFILE=)",
+        rl.rlim_cur, rl.rlim_max, max_connections);
 }
 
 // Out of file descriptors (or kernel memory): the pending connection stays in the backlog and

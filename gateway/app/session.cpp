@@ -14,27 +14,27 @@
 #include <span>
 
 #include "api_key_auth.hpp"
-#include "body_inspection.hpp"
-#include "context_binding.hpp"
-#include "esgate/multi/multi.hpp"
-#include "esgate/body/content_coding.hpp"
-#include "esgate/bulk/bulk_filter.hpp"
-#include "request_body.hpp"
 #include "authenticate.hpp"
+#include "body_inspection.hpp"
 #include "cluster_metadata.hpp"
+#include "context_binding.hpp"
 #include "esgate/admin/health.hpp"
 #include "esgate/admin/security_api.hpp"
 #include "esgate/auth/credentials.hpp"
 #include "esgate/auth/secret_hash.hpp"
+#include "esgate/body/content_coding.hpp"
+#include "esgate/bulk/bulk_filter.hpp"
 #include "esgate/es/authorize.hpp"
 #include "esgate/es/request_target.hpp"
 #include "esgate/http/es_error.hpp"
 #include "esgate/http/header_rules.hpp"
 #include "esgate/http/request_head.hpp"
 #include "esgate/http/wire.hpp"
+#include "esgate/multi/multi.hpp"
 #include "esgate/observability/log.hpp"
 #include "http_io.hpp"
 #include "offload.hpp"
+#include "request_body.hpp"
 #include "worker.hpp"
 
 #ifndef ESGATE_VERSION
@@ -304,9 +304,8 @@ struct body_pump {
       why = "the bulk request was aborted after " + std::to_string(forwarded_items) +
             " items were forwarded, which Elasticsearch may have applied: " + reason;
     }
-    error = http::es_error(code, code == 413 ? "content_too_long_exception"
-                                             : "illegal_argument_exception",
-                           why);
+    error = http::es_error(
+        code, code == 413 ? "content_too_long_exception" : "illegal_argument_exception", why);
     error.close = true;
     return status::failed;
   }
@@ -337,7 +336,7 @@ struct forward_state {
   bool client_keep_alive = true;
   bool gzip_ok = false;  // the client accepts gzip (for rewritten responses)
   http::gateway_response error;
-  std::optional<response_rewrite> rewrite;  // the response must be spliced / filtered
+  std::optional<response_rewrite> rewrite;           // the response must be spliced / filtered
   const bulk::bulk_filter* streamed_bulk = nullptr;  // its denials complete `rewrite`
   std::optional<opening> opens;  // the response hands out context ids to bind to `owner`
   std::string owner;
@@ -427,8 +426,7 @@ http::gateway_response rewritten_response(const forward_state& fs, unsigned stat
     const auto& res = rp.get();
     for (const auto field : {bhttp::field::content_type, bhttp::field::content_encoding}) {
       const auto v = res[field];
-      if (!v.empty())
-        r.headers.emplace_back(std::string(bhttp::to_string(field)), std::string(v));
+      if (!v.empty()) r.headers.emplace_back(std::string(bhttp::to_string(field)), std::string(v));
     }
     r.headers.emplace_back("X-Elastic-Product", "Elasticsearch");
     return r;
@@ -443,8 +441,7 @@ http::gateway_response rewritten_response(const forward_state& fs, unsigned stat
 template <class ClientStream, class UpstreamStream>
 asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& client,
                                              proxy::upstream_connection& conn, UpstreamStream& up,
-                                             forward_state& fs,
-                                             outgoing_body<ClientStream>& body) {
+                                             forward_state& fs, outgoing_body<ClientStream>& body) {
   auto& settings = st.w.shared.settings;
   const auto request_timeout = settings.upstream.request_timeout;
   const auto idle_timeout = settings.limits.idle_timeout;
@@ -504,9 +501,9 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
       if (ec) {
         st.w.shared.metrics.upstream_errors.add();
         fs.node_failed = true;
-        fs.error = http::es_error(
-            502, "esgate_upstream_exception",
-            "the connection to Elasticsearch failed while sending the request");
+        fs.error =
+            http::es_error(502, "esgate_upstream_exception",
+                           "the connection to Elasticsearch failed while sending the request");
         fs.error.close = true;  // the client body may be half read
         co_return attempt_result::failed;
       }
@@ -571,10 +568,9 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
     bool keep = fs.client_keep_alive;
     st.response_head.clear();
     auto reason = res.reason();
-    http::append_client_response_head(
-        st.response_head, res.base(),
-        {status, std::string_view(reason.data(), reason.size()), version, keep,
-         http::body_framing::of_length(whole.size())});
+    http::append_client_response_head(st.response_head, res.base(),
+                                      {status, std::string_view(reason.data(), reason.size()),
+                                       version, keep, http::body_framing::of_length(whole.size())});
     count_status(st.w.shared.metrics, static_cast<int>(status));
     std::array<asio::const_buffer, 2> parts{asio::buffer(st.response_head), asio::buffer(whole)};
     st.watch->arm(idle_timeout);
@@ -686,8 +682,8 @@ asio::awaitable<bool> send_upstream(session_state& st, ClientStream& client, for
   auto& w = st.w;
   auto& shared = w.shared;
   const auto method = fs.req.get().method();
-  fs.idempotent = method == bhttp::verb::get || method == bhttp::verb::head ||
-                  method == bhttp::verb::options;
+  fs.idempotent =
+      method == bhttp::verb::get || method == bhttp::verb::head || method == bhttp::verb::options;
   std::uint64_t tried = 0;
   bool overloaded = false;  // a node was skipped because its queue was full
   for (std::size_t attempt = 0; attempt < shared.nodes.size() + 2; ++attempt) {
@@ -776,9 +772,9 @@ bool json_content_type(beast::string_view value) {
   while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
   while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
   if (media.empty()) return true;
-  for (const std::string_view ok : {"application/json", "application/x-ndjson",
-                                    "application/vnd.elasticsearch+json",
-                                    "application/vnd.elasticsearch+x-ndjson"})
+  for (const std::string_view ok :
+       {"application/json", "application/x-ndjson", "application/vnd.elasticsearch+json",
+        "application/vnd.elasticsearch+x-ndjson"})
     if (beast::iequals(media, ok)) return true;
   return false;
 }
@@ -845,8 +841,7 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
     std::uint64_t first_size = relay_buffer_size;
     if (read_whole && !streams_from_start) first_size = limits.body_lookahead;
     const std::uint64_t hold = length ? std::min(*length, first_size) : first_size;
-    if (read_whole &&
-        !budget.take(shared.buffered_body_bytes, hold, limits.body_buffer_budget)) {
+    if (read_whole && !budget.take(shared.buffered_body_bytes, hold, limits.body_buffer_budget)) {
       auto r = http::es_error(429, "es_rejected_execution_exception",
                               "rejected execution: the gateway's buffer for request bodies "
                               "(limits.body_buffer_budget) is exhausted");
@@ -881,16 +876,15 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
                                    static_cast<std::size_t>(first_size)))
       co_return false;
     if (reader.failed())
-      co_return co_await refuse(http::es_error(reader.status(),
-                                               reader.status() == 413
-                                                   ? "content_too_long_exception"
-                                                   : "illegal_argument_exception",
-                                               reader.error()));
+      co_return co_await refuse(http::es_error(
+          reader.status(),
+          reader.status() == 413 ? "content_too_long_exception" : "illegal_argument_exception",
+          reader.error()));
     if (read_whole && *coding != body::coding::identity) {
       if (!reader.done())
-        co_return co_await refuse(http::es_error(
-            413, "content_too_long_exception",
-            "compressed request body is larger than limits.body_lookahead"));
+        co_return co_await refuse(
+            http::es_error(413, "content_too_long_exception",
+                           "compressed request body is larger than limits.body_lookahead"));
       body::inflater inflate(*coding, limits.body_lookahead);
       std::string plain;
       inflate.feed(body_bytes, plain, true);
@@ -949,8 +943,7 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
           defaults.index = fr.target.segments.front();
         streamed_bulk.emplace(std::move(defaults), make_body_authorizer(ctx));
         auto fed = streamed_bulk->feed(body_bytes, false);
-        if (!fed)
-          co_return co_await refuse(error_response(*streamed_bulk->error()));
+        if (!fed) co_return co_await refuse(error_response(*streamed_bulk->error()));
         st.first_ranges = std::move(fed->forward);
         out.ranges = &st.first_ranges;
         pump.pending.assign(body_bytes, fed->consumed);
@@ -994,14 +987,14 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
     used = continuation_ids(d, fr.target, out.first);
     if (used.empty()) {
       if (d.continues != es::context_kind::task)
-        co_return co_await refuse(http::es_error(
-            400, "illegal_argument_exception",
-            "no " + std::string(cursor::to_string(cursor_kind_of(d.continues))) +
-                " id given: name it in the path or the request body"));
+        co_return co_await refuse(
+            http::es_error(400, "illegal_argument_exception",
+                           "no " + std::string(cursor::to_string(cursor_kind_of(d.continues))) +
+                               " id given: name it in the path or the request body"));
       if (!fr.who.effective.has_cluster_privilege("all"))
-        co_return co_await refuse(http::forbidden(
-            "action [" + d.action + "] is unauthorized for " + fr.who.subject() +
-            ": name the task; tasks belong to the identity that started them"));
+        co_return co_await refuse(
+            http::forbidden("action [" + d.action + "] is unauthorized for " + fr.who.subject() +
+                            ": name the task; tasks belong to the identity that started them"));
     }
   } else if (d.ep != nullptr && d.ep->body == es::body_targets::pit && !out.first.empty() &&
              out.pump == nullptr) {
@@ -1016,9 +1009,9 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
   for (const auto& ref : used) {
     const auto found = co_await w.cursors->owner_of(ref);
     if (!found.ok)
-      co_return co_await refuse(http::es_error(
-          503, "esgate_key_store_unavailable_exception",
-          "the key store (Redis) is unavailable: contexts cannot be checked"));
+      co_return co_await refuse(
+          http::es_error(503, "esgate_key_store_unavailable_exception",
+                         "the key store (Redis) is unavailable: contexts cannot be checked"));
     if (!found.owner || *found.owner != owner) {
       auto r = context_missing(ref.k, ref.id);
       const bool keep = fr.keep_alive && reader.done();
@@ -1120,7 +1113,6 @@ std::string_view path_of(std::string_view target) {
   auto q = target.find('?');
   return q == std::string_view::npos ? target : target.substr(0, q);
 }
-
 
 // Handles one request whose header has been read. Returns whether the connection stays open.
 template <class Stream>

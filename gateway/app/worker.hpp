@@ -3,12 +3,12 @@
 // (SO_REUSEPORT) and its caches and pools, so the request path takes no lock shared by all threads.
 // Shared state is either immutable, atomic, or swapped into each worker by posting to it.
 #include <atomic>
-#include <chrono>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -74,7 +74,8 @@ struct shared_state {
   // Redis confirmed the subscription to key changes (P events); false from its loss until then.
   std::atomic<bool> key_events_subscribed{false};
   key_outage_status key_outages;  // which threads serve keys from their cache only (health)
-  // Request body bytes buffered for inspection right now, across threads (limits.body_buffer_budget).
+  // Request body bytes buffered for inspection right now, across threads
+  // (limits.body_buffer_budget).
   std::atomic<std::uint64_t> buffered_body_bytes{0};
   // Drops an API key id from every worker's cache (set by the server; posts to each thread).
   std::function<void(std::string)> broadcast_forget;

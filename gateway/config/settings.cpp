@@ -392,24 +392,24 @@ class settings_parser {
 
   void upstream_auth(const entry& e) {
     int methods = 0;  // basic, api_key, api_key_file
-    bool ok = check_.visit_map(
-        e, {
-               {"basic",
-                [&](const entry& v) {
-                  ++methods;
-                  basic_section(v);
-                }},
-               {"api_key",
-                [&](const entry& v) {
-                  ++methods;
-                  if (auto s = check_.string(v, false, true)) upstream_api_key(v, *s);
-                }},
-               {"api_key_file",
-                [&](const entry& v) {
-                  ++methods;
-                  if (auto s = secret_file(v)) upstream_api_key(v, *s);
-                }},
-           });
+    bool ok = check_.visit_map(e, {
+                                      {"basic",
+                                       [&](const entry& v) {
+                                         ++methods;
+                                         basic_section(v);
+                                       }},
+                                      {"api_key",
+                                       [&](const entry& v) {
+                                         ++methods;
+                                         if (auto s = check_.string(v, false, true))
+                                           upstream_api_key(v, *s);
+                                       }},
+                                      {"api_key_file",
+                                       [&](const entry& v) {
+                                         ++methods;
+                                         if (auto s = secret_file(v)) upstream_api_key(v, *s);
+                                       }},
+                                  });
     if (!ok) return;
     if (methods > 1)
       check_.error_key(e, "set only one of basic, api_key and api_key_file");

@@ -66,8 +66,7 @@ bool node_set::is_reachable(std::size_t i) const {
 
 std::size_t node_set::reachable_count() const {
   std::size_t c = 0;
-  for (std::size_t i = 0; i < nodes_.size(); ++i)
-    c += is_reachable(i) && !is_ejected(i) ? 1 : 0;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) c += is_reachable(i) && !is_ejected(i) ? 1 : 0;
   return c;
 }
 
@@ -89,8 +88,7 @@ bool node_set::record_failure(std::size_t i) {
   entry& e = *nodes_[i].e;
   const unsigned threshold = outlier_.consecutive_failures;
   const unsigned seen = e.consecutive_failures.fetch_add(1, std::memory_order_relaxed) + 1;
-  if (threshold == 0 || seen < threshold || e.ejected.load(std::memory_order_relaxed))
-    return false;
+  if (threshold == 0 || seen < threshold || e.ejected.load(std::memory_order_relaxed)) return false;
   std::lock_guard lock(ejection_mutex_);
   if (e.ejected.load(std::memory_order_relaxed)) return false;
   const auto now = now_ms();

@@ -100,13 +100,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           if (auto* rp = std::get_if<index_pattern>(&req)) {
             for (std::size_t i = 2; i < lines.size(); ++i) {
               const std::string_view name = lines[i];
-              // Names only ASCII: the role's patterns run as RE2 sets in UTF-8 mode, where a
-              // wildcard does not match invalid UTF-8 (fail closed), while the requested
-              // pattern's own matcher takes any byte. Index names are JSON strings: valid UTF-8.
-              const bool in_request =
-                  is_ascii(name) && rp->matches(name) &&
-                  (restricted || rp->type() == index_pattern::kind::literal ||
-                   !is_restricted_index(name));
+              // Names only ASCII and without ':': the role's patterns run as RE2 sets in UTF-8
+              // mode, where a wildcard does not match invalid UTF-8 (fail closed), while the
+              // requested pattern's own matcher takes any byte; and `name::x` is a selector,
+              // denied unless x is data/failures (no index name holds ':').
+              const bool in_request = is_ascii(name) && name.find(':') == std::string_view::npos &&
+                                      rp->matches(name) &&
+                                      (restricted || rp->type() == index_pattern::kind::literal ||
+                                       !is_restricted_index(name));
               if (in_request && !perm.allows_index("indices:data/read/search", name))
                 std::abort();  // claimed coverage that does not hold
             }

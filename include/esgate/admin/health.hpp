@@ -23,8 +23,8 @@ namespace esgate::admin {
 
 struct health_inputs {
   std::size_t nodes_total = 0;
-  std::size_t nodes_reachable = 0;  // reachable and not ejected
-  std::size_t nodes_ejected = 0;    // taken out by outlier detection
+  std::size_t nodes_reachable = 0;   // reachable and not ejected
+  std::size_t nodes_ejected = 0;     // taken out by outlier detection
   bool key_store_reachable = false;  // the TCP probe (every 2 s)
   std::string version;
   // Key-store outages (keystore/key_cache.hpp).

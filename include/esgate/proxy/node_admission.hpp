@@ -5,8 +5,8 @@
 // once (503) instead of piling up behind a slow node. Touched by its own thread only: no atomics.
 #include <boost/asio/steady_timer.hpp>
 #include <cstddef>
-#include <utility>
 #include <deque>
+#include <utility>
 #include <vector>
 
 namespace esgate::proxy {

@@ -70,7 +70,7 @@ class node_set {
     std::atomic<unsigned> consecutive_failures{0};
     std::atomic<bool> ejected{false};
     std::atomic<std::int64_t> ejected_until_ms{0};
-    unsigned times_ejected = 0;         // under ejection_mutex_
+    unsigned times_ejected = 0;           // under ejection_mutex_
     std::int64_t last_readmitted_ms = 0;  // under ejection_mutex_
   };
   std::int64_t ejection_period_ms(const entry& e) const;

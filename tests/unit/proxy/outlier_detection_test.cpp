@@ -163,7 +163,7 @@ TEST_CASE("node_admission: slots, then a bounded queue, then refusals") {
   CHECK(a.arrive(0) == V::must_wait);
   proxy::admission_waiter w(boost::asio::steady_timer(ioc, 10s));
   a.enqueue(0, w);
-  CHECK(a.arrive(0) == V::refused);  // queue of one is full
+  CHECK(a.arrive(0) == V::refused);   // queue of one is full
   CHECK(a.arrive(1) == V::admitted);  // other nodes are counted apart
   a.release(0);                       // the slot goes to the waiter, not back to the pool
   CHECK(w.granted);
