@@ -34,9 +34,12 @@ inline constexpr bool is_plain_socket = std::is_same_v<Stream, asio::ip::tcp::so
 template <class Stream>
 inline constexpr bool is_tls_stream = std::is_same_v<Stream, net::tls_stream>;
 
-// How much to read into `b` next.
+// How much to read into `b` next: into the room it has, or 4 KiB more when little is left. (Asking
+// for at least 4 KiB whatever the room made every read of a head arriving in pieces reallocate
+// the buffer, to a size one read larger: a fresh 4 KiB per trickled byte of a slowloris.)
 inline std::size_t read_size(const beast::flat_buffer& b) {
-  return std::clamp<std::size_t>(b.capacity() - b.size(), 4096, 65536);
+  const std::size_t room = b.capacity() - b.size();
+  return room >= 1024 ? std::min<std::size_t>(room, 65536) : 4096;
 }
 
 // Reads what is available into `b`. Through the stream's async_read_some: Asio tries the read at

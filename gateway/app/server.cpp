@@ -66,9 +66,45 @@ bool resource_exhausted(const boost::system::error_code& ec) {
          ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
 }
 
-asio::awaitable<void> accept_loop(worker& w) {
+// Limits, then the session: a connection accepted by accept_loop.
+void admit(worker& w, asio::ip::tcp::socket socket) {
   auto& shared = w.shared;
   const auto& limits = shared.settings.limits;
+  if (shared.connections.load(std::memory_order_relaxed) >= limits.max_connections) {
+    shared.metrics.connections_refused.add();
+    return;  // socket closes on destruction: limits.max_connections reached
+  }
+  boost::system::error_code rec;
+  const auto remote = socket.remote_endpoint(rec);
+  std::string ip = rec ? std::string("unknown") : remote.address().to_string();
+  if (!shared.per_ip.try_open(ip, limits.max_connections_per_ip)) {
+    shared.metrics.connections_refused.add();
+    return;  // limits.max_connections_per_ip reached for this address
+  }
+  shared.connections.fetch_add(1, std::memory_order_relaxed);
+  shared.metrics.connections_open.add(1);
+  asio::co_spawn(w.ioc, run_session(w, std::move(socket)), [&shared, ip](std::exception_ptr e) {
+    shared.per_ip.close(ip);
+    shared.connections.fetch_sub(1, std::memory_order_relaxed);
+    shared.metrics.connections_open.add(-1);
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::error("session failed unexpectedly: {}", ex.what());
+      }
+    }
+  });
+}
+
+// Connections taken from the backlog per wake-up of the accept loop. One accept per pass of the
+// event loop, in which every busy connection also takes its turn, left a burst of 2,000 (a
+// slowloris flood, a reconnect storm) seconds in the backlog under load, its header deadlines not
+// yet started and legitimate clients waiting behind it (HAProxy's tune.maxaccept, nginx's
+// multi_accept).
+constexpr int max_accept_batch = 64;
+
+asio::awaitable<void> accept_loop(worker& w) {
   asio::steady_timer backoff(w.ioc);
   std::optional<std::chrono::steady_clock::time_point> last_warning;
   while (w.acceptor && w.acceptor->is_open()) {
@@ -88,31 +124,15 @@ asio::awaitable<void> accept_loop(worker& w) {
       spdlog::warn("accept failed: {}", ec.message());
       continue;
     }
-    if (shared.connections.load(std::memory_order_relaxed) >= limits.max_connections) {
-      shared.metrics.connections_refused.add();
-      continue;  // socket closes on destruction: limits.max_connections reached
+    admit(w, std::move(socket));
+    // The rest of a burst without waiting (the acceptor is non-blocking): would_block ends it, and
+    // any other error is left to the next async_accept, which handles it as above.
+    for (int i = 1; i < max_accept_batch && w.acceptor->is_open(); ++i) {
+      boost::system::error_code aec;
+      auto more = w.acceptor->accept(aec);
+      if (aec) break;
+      admit(w, std::move(more));
     }
-    boost::system::error_code rec;
-    const auto remote = socket.remote_endpoint(rec);
-    std::string ip = rec ? std::string("unknown") : remote.address().to_string();
-    if (!shared.per_ip.try_open(ip, limits.max_connections_per_ip)) {
-      shared.metrics.connections_refused.add();
-      continue;  // limits.max_connections_per_ip reached for this address
-    }
-    shared.connections.fetch_add(1, std::memory_order_relaxed);
-    shared.metrics.connections_open.add(1);
-    asio::co_spawn(w.ioc, run_session(w, std::move(socket)), [&shared, ip](std::exception_ptr e) {
-      shared.per_ip.close(ip);
-      shared.connections.fetch_sub(1, std::memory_order_relaxed);
-      shared.metrics.connections_open.add(-1);
-      if (e) {
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-          spdlog::error("session failed unexpectedly: {}", ex.what());
-        }
-      }
-    });
   }
 }
 
@@ -171,6 +191,7 @@ void open_acceptor(worker& w, const asio::ip::tcp::endpoint& ep) {
   w.acceptor->set_option(reuse_port(true));
   w.acceptor->bind(ep);
   w.acceptor->listen(asio::socket_base::max_listen_connections);
+  w.acceptor->non_blocking(true);  // accept_loop drains a burst with synchronous accepts
 }
 
 // Re-admits an ejected node once its ejection time has passed and GET / with the upstream

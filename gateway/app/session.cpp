@@ -110,6 +110,9 @@ asio::awaitable<error_code> write_gateway_response(session_state& st, Stream& st
                                                    unsigned version, bool keep_alive,
                                                    bool head = false) {
   count_status(st.w.shared.metrics, r.status);
+  // A drain that began while the request was in flight: the answer says so, and serve() stops
+  // after it (draining never turns false again, so what the head says and what happens agree).
+  if (st.w.shared.draining.load(std::memory_order_relaxed)) keep_alive = false;
   st.response_head.clear();
   // The head alone (with the body's length), then head and body in one gather write: a body of
   // megabytes (a spliced bulk answer) is not copied behind the head.
@@ -540,6 +543,9 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
   }
 
   const auto& res = rp.get();
+  // Draining since the request began: this answer closes the connection, so the client does not
+  // send another request on a connection that is about to close (see write_gateway_response).
+  if (st.w.shared.draining.load(std::memory_order_relaxed)) fs.client_keep_alive = false;
   const bool upstream_keep_alive = res.keep_alive();
   const unsigned status = res.result_int();
   // Outlier detection counts the node's own gateway failures; the answer is relayed as it is.
@@ -1323,7 +1329,7 @@ asio::awaitable<void> serve(session_state& st, Stream& stream) {
       break;
     }
     bool keep = co_await handle_request(st, stream, buffer, hp);
-    if (!keep) break;
+    if (!keep || w.shared.draining.load(std::memory_order_relaxed)) break;
   }
   error_code ignored;
   if constexpr (http_io::is_tls_stream<Stream>) {

@@ -417,6 +417,9 @@ class StubES:
 
             def get_request(self):
                 sock, addr = super().get_request()
+                # A response goes out as head and body in separate sends: without this, Nagle holds
+                # the body until the gateway's delayed ACK (40 ms per request).
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 if tls is not None:  # the handshake runs on first use, in the connection's thread
                     sock = tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
                 return sock, addr
