@@ -733,10 +733,13 @@ std::variant<query_request, api_error> parse_query_request(const json::value* bo
                          "[" + std::string(payload_name) + "] unknown field [" + k + "]");
     }
   }
-  if (req.from + req.size > max_result_window)
+  // Both are non-negative int64s: their sum fits in uint64 (from = 2^63-1 must not overflow).
+  const std::uint64_t window =
+      static_cast<std::uint64_t>(req.from) + static_cast<std::uint64_t>(req.size);
+  if (window > static_cast<std::uint64_t>(max_result_window))
     return illegal_argument(
         "Result window is too large, from + size must be less than or equal to: [" +
-        std::to_string(max_result_window) + "] but was [" + std::to_string(req.from + req.size) +
+        std::to_string(max_result_window) + "] but was [" + std::to_string(window) +
         "]. See the scroll api for a more efficient way to request large data sets. This limit "
         "can be set by changing the [index.max_result_window] index level setting.");
   if (req.search_after) {

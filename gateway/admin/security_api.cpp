@@ -9,6 +9,7 @@
 #include "esgate/http/es_error.hpp"
 #include "esgate/keystore/error.hpp"
 #include "esgate/policy/privileges.hpp"
+#include "security_api_bodies.hpp"
 #include "security_api_handlers.hpp"
 
 namespace esgate::admin {
@@ -100,39 +101,10 @@ std::optional<api_error> bool_param(const params& p, std::string_view name, bool
   return std::nullopt;
 }
 
-namespace {
-bool blank(std::string_view s) {
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; });
-}
-}  // namespace
-
 std::optional<api_error> refuse_body(const security_api_request& req) {
-  if (blank(req.body)) return std::nullopt;
+  if (is_blank(req.body)) return std::nullopt;
   return illegal_argument("request [" + std::string(req.method) + " " + request_path(req) +
                           "] does not support having a body");
-}
-
-std::variant<std::optional<json::value>, api_error> read_body(const security_api_request& req,
-                                                              bool required) {
-  if (blank(req.body)) {
-    if (required) return bad_request("parse_exception", "request body is required");
-    return std::optional<json::value>{};
-  }
-  auto v = parse_json_body(req.body);
-  if (auto* e = std::get_if<api_error>(&v)) return *e;
-  return std::optional<json::value>(std::move(std::get<json::value>(v)));
-}
-
-api_error wrong_type(std::string_view parser, std::string_view field, const json::value& v) {
-  return bad_request("x_content_parse_exception",
-                     "[" + std::string(parser) + "] " + std::string(field) +
-                         " doesn't support values of type: " + token_name(v));
-}
-
-api_error unknown_field(std::string_view parser, std::string_view field) {
-  return bad_request("x_content_parse_exception",
-                     "[" + std::string(parser) + "] unknown field [" + std::string(field) + "]");
 }
 
 void sort_by_creation(std::vector<key_record>& recs) {
@@ -215,7 +187,7 @@ std::string param_or_empty(const params& p, std::string_view name) {
   return v ? *v : std::string();
 }
 
-bool has_text(std::string_view s) { return !blank(s); }
+bool has_text(std::string_view s) { return !is_blank(s); }
 
 }  // namespace
 
@@ -304,10 +276,7 @@ asio::awaitable<http::gateway_response> query_api_keys(security_api_context& ctx
   if (auto e = bool_param(p, "with_limited_by", with_limited_by)) co_return error_response(*e);
   if (auto e = bool_param(p, "with_profile_uid", ignored)) co_return error_response(*e);
   if (auto e = bool_param(p, "typed_keys", ignored)) co_return error_response(*e);
-  auto body = read_body(req, false);
-  if (auto* e = std::get_if<api_error>(&body)) co_return error_response(*e);
-  const auto& doc = std::get<std::optional<json::value>>(body);
-  auto parsed = parse_query_request(doc ? &*doc : nullptr, req.now_ms);
+  auto parsed = parse_query_body(req.body, req.now_ms);
   if (auto* e = std::get_if<api_error>(&parsed)) co_return error_response(*e);
   const auto& q = std::get<query_request>(parsed);
 
@@ -354,122 +323,30 @@ asio::awaitable<http::gateway_response> query_api_keys(security_api_context& ctx
 
 asio::awaitable<http::gateway_response> invalidate_api_keys(security_api_context& ctx,
                                                             const security_api_request& req) {
-  constexpr std::string_view parser = "invalidate_api_key_request";
   const auto& caller = req.caller;
   params p;
   if (auto e = check_params(req, {}, p)) co_return error_response(*e);
-  auto body = read_body(req, true);
+  auto body = parse_invalidate_body(req.body);
   if (auto* e = std::get_if<api_error>(&body)) co_return error_response(*e);
-  const json::value& doc = *std::get<std::optional<json::value>>(body);
-  if (!doc.is_object())
-    co_return error_response(bad_request(
-        "x_content_parse_exception",
-        "[" + std::string(parser) + "] Expected START_OBJECT but was: " + token_name(doc)));
+  const invalidate_body& b = std::get<invalidate_body>(body);
 
-  std::optional<std::vector<std::string>> ids;
-  std::optional<std::string> single_id;
-  std::string name, username, realm;
-  bool owner = false;
-  for (const auto& kv : doc.get_object()) {
-    const std::string k(kv.key());
-    const json::value& v = kv.value();
-    auto text = [&](std::string& dest) -> std::optional<api_error> {
-      if (v.is_null()) return std::nullopt;
-      if (!v.is_string()) return wrong_type(parser, k, v);
-      dest = std::string(v.get_string());
-      return std::nullopt;
-    };
-    std::optional<api_error> err;
-    if (k == "ids") {
-      if (v.is_null()) continue;
-      ids.emplace();
-      if (v.is_string()) {
-        ids->emplace_back(v.get_string());
-      } else if (v.is_array()) {
-        for (const auto& e : v.get_array()) {
-          if (!e.is_string()) {
-            err = wrong_type(parser, k, e);
-            break;
-          }
-          ids->emplace_back(e.get_string());
-        }
-      } else {
-        err = wrong_type(parser, k, v);
-      }
-    } else if (k == "id") {
-      std::string s;
-      err = text(s);
-      if (!v.is_null()) single_id = s;
-    } else if (k == "name") {
-      err = text(name);
-    } else if (k == "username") {
-      err = text(username);
-    } else if (k == "realm_name") {
-      err = text(realm);
-    } else if (k == "owner") {
-      if (v.is_bool())
-        owner = v.get_bool();
-      else if (!v.is_null())
-        err = wrong_type(parser, k, v);
-    } else {
-      err = unknown_field(parser, k);
-    }
-    if (err) co_return error_response(*err);
-  }
-  if (single_id && ids)
-    co_return error_response(
-        illegal_argument("Must use either [id] or [ids], not both at the same time"));
-  if (single_id) ids = std::vector<std::string>{*single_id};
-
-  // InvalidateApiKeyRequest.validate()
-  std::vector<std::string> v;
-  if (!has_text(realm) && !has_text(username) && !ids && !has_text(name) && !owner)
-    v.emplace_back(
-        "One of [api key id(s), api key name, username, realm name] must be specified if [owner] "
-        "flag is false");
-  if ((ids || has_text(name)) && (has_text(realm) || has_text(username)))
-    v.emplace_back(
-        "username or realm name must not be specified when the api key id(s) or api key name are "
-        "specified");
-  if (owner && (has_text(realm) || has_text(username)))
-    v.emplace_back(
-        "neither username nor realm-name may be specified when invalidating owned API keys");
-  if (ids && has_text(name))
-    v.emplace_back("only one of [api key id(s), api key name] can be specified");
-  if (ids) {
-    if (ids->empty()) {
-      v.emplace_back("Field [ids] cannot be an empty array");
-    } else {
-      std::vector<std::size_t> blanks;
-      for (std::size_t i = 0; i < ids->size(); ++i)
-        if (!has_text((*ids)[i])) blanks.push_back(i);
-      if (!blanks.empty()) {
-        std::string m = "Field [ids] must not contain blank id, but got blank ";
-        m += blanks.size() == 1 ? "id at index position: [" : "ids at index positions: [";
-        for (std::size_t i = 0; i < blanks.size(); ++i)
-          m += (i ? ", " : "") + std::to_string(blanks[i]);
-        v.emplace_back(m + "]");
-      }
-    }
-  }
-  if (!v.empty()) co_return error_response(validation_failed(v));
-
-  const bool self_ids = caller.is_api_key() && ids &&
-                        std::all_of(ids->begin(), ids->end(),
+  const bool self_ids = caller.is_api_key() && b.ids &&
+                        std::all_of(b.ids->begin(), b.ids->end(),
                                     [&](const std::string& i) { return i == caller.api_key_id; });
   const bool self_scoped =
-      owner || self_ids ||
-      (!caller.is_api_key() && username == caller.username && realm == owner_realm);
+      b.owner || self_ids ||
+      (!caller.is_api_key() && b.username == caller.username && b.realm == owner_realm);
   const key_access access = access_for(caller, action::invalidate);
   if (access == key_access::none || (access == key_access::own && !self_scoped))
     co_return denied(caller, action::invalidate, self_scoped);
 
   key_filter f;
-  if (ids) f.ids = *ids;
-  f.name = name;
-  f.username = owner ? caller.username : username;
-  f.realm = owner ? std::string(owner_realm) : realm;
-  f.owner_only = access != key_access::all || owner;
+  if (b.ids) f.ids = *b.ids;
+  f.name = b.name;
+  f.username = b.owner ? caller.username : b.username;
+  f.realm = b.realm;
+  if (b.owner) f.realm = owner_realm;
+  f.owner_only = access != key_access::all || b.owner;
   // Already invalidated keys are matched too: the store reports them apart, and the response
   // lists them in previously_invalidated_api_keys (issue 10), so a client repeating an
   // invalidation learns the key is dead rather than getting an answer that says nothing matched.

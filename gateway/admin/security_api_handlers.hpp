@@ -61,13 +61,6 @@ std::optional<api_error> bool_param(const params& p, std::string_view name, bool
 
 std::string request_path(const security_api_request& req);
 std::optional<api_error> refuse_body(const security_api_request& req);
-// The body as an object: 400 when missing and `required`, nullopt-value when empty and optional.
-std::variant<std::optional<boost::json::value>, api_error> read_body(
-    const security_api_request& req, bool required);
-
-api_error wrong_type(std::string_view parser, std::string_view field, const boost::json::value& v);
-api_error unknown_field(std::string_view parser, std::string_view field);
-
 // Keys sorted by creation then id: the listing order of GET and the `_doc` order of the query API.
 void sort_by_creation(std::vector<keystore::key_record>& recs);
 

@@ -167,6 +167,33 @@ std::variant<json::value, api_error> parse_json_body(std::string_view body, std:
 
 std::string token_name(const json::value& v) { return esgate::policy::json_token_name(v); }
 
+bool is_blank(std::string_view s) {
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; });
+}
+
+std::variant<std::optional<json::value>, api_error> read_json_body(std::string_view body,
+                                                                   bool required) {
+  if (is_blank(body)) {
+    if (required) return bad_request("parse_exception", "request body is required");
+    return std::optional<json::value>{};
+  }
+  auto v = parse_json_body(body);
+  if (auto* e = std::get_if<api_error>(&v)) return *e;
+  return std::optional<json::value>(std::move(std::get<json::value>(v)));
+}
+
+api_error wrong_type(std::string_view parser, std::string_view field, const json::value& v) {
+  return bad_request("x_content_parse_exception",
+                     "[" + std::string(parser) + "] " + std::string(field) +
+                         " doesn't support values of type: " + token_name(v));
+}
+
+api_error unknown_field(std::string_view parser, std::string_view field) {
+  return bad_request("x_content_parse_exception",
+                     "[" + std::string(parser) + "] unknown field [" + std::string(field) + "]");
+}
+
 // ---- TimeValue ------------------------------------------------------------------------------
 
 namespace {
@@ -333,6 +360,25 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
   return q;
 }
 
+std::int64_t floor_mod(std::int64_t a, std::int64_t b) {
+  const std::int64_t r = a % b;
+  return r < 0 ? r + b : r;
+}
+
+// Date math reaches the ends of the int64 range from client text ("9223372036854775807||+1d"):
+// a date that does not fit is a parse failure (400), never an overflow.
+std::optional<std::int64_t> checked_add(std::int64_t a, std::int64_t b) {
+  std::int64_t r = 0;
+  if (__builtin_add_overflow(a, b, &r)) return std::nullopt;
+  return r;
+}
+
+std::optional<std::int64_t> start_of_day(std::int64_t days) {
+  std::int64_t r = 0;
+  if (__builtin_mul_overflow(days, day_ms, &r)) return std::nullopt;
+  return r;
+}
+
 bool read_int(std::string_view& s, std::size_t digits, int& out) {
   if (s.size() < digits) return false;
   int v = 0;
@@ -406,7 +452,7 @@ std::optional<std::int64_t> parse_iso(std::string_view s) {
 
 std::optional<std::int64_t> add_months(std::int64_t ms, std::int64_t months) {
   const std::int64_t days = floor_div(ms, day_ms);
-  const std::int64_t in_day = ms - days * day_ms;
+  const std::int64_t in_day = floor_mod(ms, day_ms);
   civil c = civil_from_days(days);
   std::int64_t total = c.y * 12 + (c.m - 1) + months;
   const std::int64_t y = floor_div(total, 12);
@@ -416,33 +462,35 @@ std::optional<std::int64_t> add_months(std::int64_t ms, std::int64_t months) {
   unsigned last = month_days[m - 1];
   if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) last = 29;
   d = std::min(d, last);
-  return days_from_civil(y, m, d) * day_ms + in_day;
+  auto start = start_of_day(days_from_civil(y, m, d));
+  if (!start) return std::nullopt;
+  return checked_add(*start, in_day);
 }
 
 std::optional<std::int64_t> round_down(std::int64_t ms, char unit) {
   const std::int64_t days = floor_div(ms, day_ms);
   switch (unit) {
     case 's':
-      return floor_div(ms, 1000) * 1000;
+      return checked_add(ms, -floor_mod(ms, 1000));
     case 'm':
-      return floor_div(ms, 60'000) * 60'000;
+      return checked_add(ms, -floor_mod(ms, 60'000));
     case 'h':
     case 'H':
-      return floor_div(ms, 3'600'000) * 3'600'000;
+      return checked_add(ms, -floor_mod(ms, 3'600'000));
     case 'd':
-      return days * day_ms;
+      return start_of_day(days);
     case 'w': {
       // ISO weeks start on Monday; 1970-01-01 was a Thursday.
       const std::int64_t monday = days - ((days + 3) % 7 + 7) % 7;
-      return monday * day_ms;
+      return start_of_day(monday);
     }
     case 'M': {
       civil c = civil_from_days(days);
-      return days_from_civil(c.y, c.m, 1) * day_ms;
+      return start_of_day(days_from_civil(c.y, c.m, 1));
     }
     case 'y': {
       civil c = civil_from_days(days);
-      return days_from_civil(c.y, 1, 1) * day_ms;
+      return start_of_day(days_from_civil(c.y, 1, 1));
     }
     default:
       return std::nullopt;
@@ -474,38 +522,35 @@ std::optional<std::int64_t> apply_math(std::int64_t t, std::string_view math) {
     const char unit = math.front();
     math.remove_prefix(1);
     if (op == '-') n = -n;
-    switch (unit) {
+    std::optional<std::int64_t> next;
+    switch (unit) {  // |n| < 10^9: n * unit fits, only the sum can overflow
       case 's':
-        t += n * 1000;
+        next = checked_add(t, n * 1000);
         break;
       case 'm':
-        t += n * 60'000;
+        next = checked_add(t, n * 60'000);
         break;
       case 'h':
       case 'H':
-        t += n * 3'600'000;
+        next = checked_add(t, n * 3'600'000);
         break;
       case 'd':
-        t += n * day_ms;
+        next = checked_add(t, n * day_ms);
         break;
       case 'w':
-        t += n * 7 * day_ms;
+        next = checked_add(t, n * 7 * day_ms);
         break;
-      case 'M': {
-        auto r = add_months(t, n);
-        if (!r) return std::nullopt;
-        t = *r;
+      case 'M':
+        next = add_months(t, n);
         break;
-      }
-      case 'y': {
-        auto r = add_months(t, n * 12);
-        if (!r) return std::nullopt;
-        t = *r;
+      case 'y':
+        next = add_months(t, n * 12);
         break;
-      }
       default:
         return std::nullopt;
     }
+    if (!next) return std::nullopt;
+    t = *next;
   }
   return t;
 }
@@ -527,7 +572,7 @@ std::optional<std::int64_t> parse_date_millis(std::string_view text, std::int64_
 
 std::string format_date_time(std::int64_t ms) {
   const std::int64_t days = floor_div(ms, day_ms);
-  std::int64_t rest = ms - days * day_ms;
+  std::int64_t rest = floor_mod(ms, day_ms);
   const civil c = civil_from_days(days);
   char buf[64];
   const int h = static_cast<int>(rest / 3'600'000);

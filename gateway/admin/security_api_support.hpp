@@ -43,6 +43,17 @@ inline constexpr std::size_t max_body_depth = 64;  // = keystore::max_stored_dep
 std::variant<boost::json::value, api_error> parse_json_body(std::string_view body,
                                                             std::size_t max_depth = max_body_depth);
 
+// Only spaces, tabs, CR and LF (what Elasticsearch treats as "no body" / "no text").
+bool is_blank(std::string_view s);
+// A request body: 400 parse_exception "request body is required" when blank and `required`, an
+// empty optional when blank and optional, parse_json_body otherwise.
+std::variant<std::optional<boost::json::value>, api_error> read_json_body(std::string_view body,
+                                                                          bool required);
+// 400 x_content_parse_exception "[parser] field doesn't support values of type: TOKEN".
+api_error wrong_type(std::string_view parser, std::string_view field, const boost::json::value& v);
+// 400 x_content_parse_exception "[parser] unknown field [field]".
+api_error unknown_field(std::string_view parser, std::string_view field);
+
 // Jackson's token name of a value: START_OBJECT, START_ARRAY, VALUE_STRING, VALUE_NUMBER,
 // VALUE_BOOLEAN, VALUE_NULL.
 std::string token_name(const boost::json::value& v);

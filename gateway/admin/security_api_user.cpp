@@ -1,6 +1,7 @@
 // _authenticate and _has_privileges (es-security-reference.md §1.11, §1.12): always allowed for
 // the caller itself (RBAC same-user rule).
 #include "esgate/policy/privileges.hpp"
+#include "security_api_bodies.hpp"
 #include "security_api_handlers.hpp"
 
 namespace esgate::admin::detail {
@@ -50,130 +51,6 @@ http::gateway_response authenticate(const security_api_request& req) {
 
 namespace {
 
-struct index_check {
-  std::vector<std::string> names;
-  std::vector<std::string> privileges;
-  bool allow_restricted = false;
-};
-
-struct application_check {
-  std::string application;
-  std::vector<std::string> privileges;
-  std::vector<std::string> resources;
-};
-
-struct privileges_check {
-  std::vector<std::string> cluster;
-  std::vector<index_check> index;
-  std::vector<application_check> application;
-};
-
-api_error check_parse_error(const std::string& user, std::string detail) {
-  return bad_request("parse_exception",
-                     "failed to parse privileges check [" + user + "]. " + std::move(detail));
-}
-
-std::optional<api_error> strings(const json::value& v, const std::string& user,
-                                 std::string_view field, bool allow_single,
-                                 std::vector<std::string>& out) {
-  if (allow_single && v.is_string()) {
-    out.emplace_back(v.get_string());
-    return std::nullopt;
-  }
-  if (!v.is_array())
-    return check_parse_error(user, "expected field [" + std::string(field) +
-                                       "] value to be an array of strings, but found [" +
-                                       token_name(v) + "] instead");
-  for (const auto& e : v.get_array()) {
-    if (!e.is_string())
-      return check_parse_error(user, "expected field [" + std::string(field) +
-                                         "] value to be an array of strings, but found [" +
-                                         token_name(e) + "] in the array instead");
-    out.emplace_back(e.get_string());
-  }
-  return std::nullopt;
-}
-
-std::variant<privileges_check, api_error> parse_check(const json::value& doc,
-                                                      const std::string& user) {
-  privileges_check c;
-  if (!doc.is_object())
-    return check_parse_error(user,
-                             "expected an object but found [" + token_name(doc) + "] instead");
-  for (const auto& kv : doc.get_object()) {
-    const std::string k(kv.key());
-    const json::value& v = kv.value();
-    if (k == "cluster") {
-      if (auto e = strings(v, user, k, false, c.cluster)) return *e;
-    } else if (k == "index" || k == "indices") {
-      if (!v.is_array())
-        return check_parse_error(user, "expected field [" + k +
-                                           "] value to be an array, but found [" + token_name(v) +
-                                           "] instead");
-      for (const auto& entry : v.get_array()) {
-        if (!entry.is_object())
-          return check_parse_error(user,
-                                   "expected field [" + k + "] value to be an array of objects");
-        index_check ic;
-        bool have_names = false, have_privileges = false;
-        for (const auto& f : entry.get_object()) {
-          const std::string fk(f.key());
-          if (fk == "names") {
-            have_names = true;
-            if (auto e = strings(f.value(), user, fk, true, ic.names)) return *e;
-          } else if (fk == "privileges") {
-            have_privileges = true;
-            if (auto e = strings(f.value(), user, fk, false, ic.privileges)) return *e;
-          } else if (fk == "allow_restricted_indices") {
-            if (!f.value().is_bool())
-              return check_parse_error(user,
-                                       "expected field [allow_restricted_indices] value to be a "
-                                       "boolean, but found [" +
-                                           token_name(f.value()) + "] instead");
-            ic.allow_restricted = f.value().get_bool();
-          } else {
-            return check_parse_error(user, "unexpected field [" + fk + "]");
-          }
-        }
-        if (!have_names) return check_parse_error(user, "missing required [names] field");
-        if (!have_privileges) return check_parse_error(user, "missing required [privileges] field");
-        c.index.push_back(std::move(ic));
-      }
-    } else if (k == "application") {
-      if (!v.is_array())
-        return check_parse_error(user,
-                                 "expected field [application] value to be an array, but "
-                                 "found [" +
-                                     token_name(v) + "] instead");
-      for (const auto& entry : v.get_array()) {
-        if (!entry.is_object())
-          return check_parse_error(user,
-                                   "expected field [application] value to be an array of "
-                                   "objects");
-        application_check ac;
-        for (const auto& f : entry.get_object()) {
-          const std::string fk(f.key());
-          if (fk == "application") {
-            if (!f.value().is_string())
-              return check_parse_error(user, "expected field [application] to be a string");
-            ac.application = std::string(f.value().get_string());
-          } else if (fk == "privileges") {
-            if (auto e = strings(f.value(), user, fk, false, ac.privileges)) return *e;
-          } else if (fk == "resources") {
-            if (auto e = strings(f.value(), user, fk, false, ac.resources)) return *e;
-          } else {
-            return check_parse_error(user, "unexpected field [" + fk + "]");
-          }
-        }
-        c.application.push_back(std::move(ac));
-      }
-    } else {
-      return check_parse_error(user, "unexpected field [" + k + "]");
-    }
-  }
-  return c;
-}
-
 // Keeps insertion order; a repeated name is combined with AND, as ES's ResourcePrivilegesMap.
 void set_flag(json::object& o, std::string_view key, bool value) {
   if (auto* existing = o.if_contains(key))
@@ -196,21 +73,9 @@ http::gateway_response has_privileges(const security_api_request& req,
     return error_response(
         illegal_argument("users may only check the privileges of their own account"));
   }
-  auto body = read_body(req, true);
-  if (auto* e = std::get_if<api_error>(&body)) return error_response(*e);
-  auto parsed = parse_check(*std::get<std::optional<json::value>>(body), caller.username);
+  auto parsed = parse_has_privileges_body(req.body, caller.username);
   if (auto* e = std::get_if<api_error>(&parsed)) return error_response(*e);
   const auto& check = std::get<privileges_check>(parsed);
-  if (check.cluster.empty() && check.index.empty() && check.application.empty())
-    return error_response(validation_failed({"must specify at least one privilege"}));
-
-  for (const auto& c : check.cluster)
-    if (!policy::is_valid_cluster_privilege(c))
-      return error_response(illegal_argument(policy::unknown_cluster_privilege_message(c)));
-  for (const auto& ic : check.index)
-    for (const auto& pr : ic.privileges)
-      if (!policy::is_valid_index_privilege(pr))
-        return error_response(illegal_argument(policy::unknown_index_privilege_message(pr)));
 
   bool all = true;
   json::object cluster;

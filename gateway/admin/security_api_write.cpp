@@ -6,6 +6,7 @@
 #include "esgate/auth/secret_hash.hpp"
 #include "esgate/http/es_error.hpp"
 #include "esgate/keystore/error.hpp"
+#include "security_api_bodies.hpp"
 #include "security_api_handlers.hpp"
 
 namespace esgate::admin::detail {
@@ -15,112 +16,6 @@ namespace asio = boost::asio;
 using keystore::key_record;
 
 namespace {
-
-constexpr std::string_view reserved_metadata = "API key metadata keys may not start with [_]";
-
-bool has_reserved_key(const json::object& o) {
-  return std::any_of(o.begin(), o.end(),
-                     [](const auto& kv) { return !kv.key().empty() && kv.key().front() == '_'; });
-}
-
-// The mutable fields shared by create, update and bulk update, parsed and validated the way
-// Elasticsearch's request objects are: structural problems first (x_content_parse_exception),
-// then every validation message at once (action_request_validation_exception).
-struct key_fields {
-  std::optional<std::string> name;
-  std::optional<std::vector<policy::role_descriptor>> role_descriptors;
-  std::optional<json::object> metadata;
-  std::optional<std::int64_t> expiration_ms;    // requested duration
-  std::optional<std::vector<std::string>> ids;  // bulk update only
-};
-
-struct field_rules {
-  std::string_view parser;
-  bool allow_name = false;
-  bool allow_ids = false;
-};
-
-std::variant<key_fields, api_error> parse_key_fields(const json::value& doc, const field_rules& r,
-                                                     std::vector<std::string>& validation,
-                                                     std::optional<api_error>& role_error) {
-  if (!doc.is_object())
-    return bad_request(
-        "x_content_parse_exception",
-        "[" + std::string(r.parser) + "] Expected START_OBJECT but was: " + token_name(doc));
-  key_fields f;
-  for (const auto& kv : doc.get_object()) {
-    const std::string k(kv.key());
-    const json::value& v = kv.value();
-    if (k == "name" && r.allow_name) {
-      if (v.is_null()) continue;
-      if (!v.is_string()) return wrong_type(r.parser, k, v);
-      f.name = std::string(v.get_string());
-    } else if (k == "expiration") {
-      if (v.is_null()) continue;
-      if (!v.is_string()) return wrong_type(r.parser, k, v);
-      auto t = parse_time_value_ms(v.get_string(), "expiration");
-      if (auto* msg = std::get_if<std::string>(&t)) return illegal_argument(*msg);
-      f.expiration_ms = std::get<std::int64_t>(t);
-    } else if (k == "metadata") {
-      if (v.is_null()) continue;
-      if (!v.is_object()) return wrong_type(r.parser, k, v);
-      f.metadata = v.get_object();
-    } else if (k == "role_descriptors") {
-      auto parsed = policy::parse_role_descriptors_json(v);
-      if (!parsed.ok()) {
-        if (parsed.error->type == "x_content_parse_exception")
-          return bad_request(parsed.error->type, parsed.error->reason);
-        if (parsed.error->type == "action_request_validation_exception") {
-          for (auto& m : split_validation_reason(parsed.error->reason))
-            validation.push_back(std::move(m));
-        } else {
-          role_error = bad_request(parsed.error->type, parsed.error->reason);
-        }
-        f.role_descriptors.emplace();
-        continue;
-      }
-      f.role_descriptors = std::move(parsed.roles);
-    } else if (k == "ids" && r.allow_ids) {
-      f.ids.emplace();
-      if (v.is_string()) {
-        f.ids->emplace_back(v.get_string());
-      } else if (v.is_array()) {
-        for (const auto& e : v.get_array()) {
-          if (!e.is_string()) return wrong_type(r.parser, k, e);
-          f.ids->emplace_back(e.get_string());
-        }
-      } else {
-        return wrong_type(r.parser, k, v);
-      }
-    } else {
-      return unknown_field(r.parser, k);
-    }
-  }
-  if (f.metadata && has_reserved_key(*f.metadata)) validation.emplace_back(reserved_metadata);
-  return f;
-}
-
-std::optional<api_error> first_error(std::vector<std::string>& validation,
-                                     std::optional<api_error>& role_error) {
-  if (!validation.empty()) return validation_failed(validation);
-  if (role_error) return role_error;
-  return std::nullopt;
-}
-
-// AbstractCreateApiKeyRequest.validate() for the name.
-void validate_name(const std::optional<std::string>& name, std::vector<std::string>& out) {
-  if (!name || name->empty()) {
-    out.insert(out.begin(), "api key name is required");
-    return;
-  }
-  std::vector<std::string> mine;
-  if (utf16_length(*name) > 256)
-    mine.emplace_back("api key name may not be more than 256 characters long");
-  if (has_java_whitespace_edges(*name))
-    mine.emplace_back("api key name may not begin or end with whitespace");
-  if (name->front() == '_') mine.emplace_back("api key name may not begin with an underscore");
-  out.insert(out.begin(), mine.begin(), mine.end());
-}
 
 std::string subject_reason(const policy::identity& caller, std::string_view act) {
   return "action [" + std::string(act) + "] is unauthorized for " + caller.subject();
@@ -139,16 +34,9 @@ asio::awaitable<http::gateway_response> create_api_key(security_api_context& ctx
                                                      *refresh != "true" && *refresh != "false" &&
                                                      *refresh != "wait_for")
     co_return error_response(illegal_argument("Unknown value for refresh: [" + *refresh + "]."));
-  auto body = read_body(req, true);
-  if (auto* e = std::get_if<api_error>(&body)) co_return error_response(*e);
-  std::vector<std::string> validation;
-  std::optional<api_error> role_error;
-  auto parsed = parse_key_fields(*std::get<std::optional<json::value>>(body),
-                                 {"api_key_request", true, false}, validation, role_error);
+  auto parsed = parse_create_body(req.body);
   if (auto* e = std::get_if<api_error>(&parsed)) co_return error_response(*e);
   key_fields f = std::move(std::get<key_fields>(parsed));
-  validate_name(f.name, validation);
-  if (auto e = first_error(validation, role_error)) co_return error_response(*e);
 
   // A new key is always the caller's own: manage_own_api_key suffices (MOAK).
   if (access_for(caller, action::create) == key_access::none)
@@ -333,19 +221,9 @@ asio::awaitable<http::gateway_response> update_api_key(security_api_context& ctx
                                                        const std::string& id) {
   params p;
   if (auto e = check_params(req, {}, p)) co_return error_response(*e);
-  auto body = read_body(req, false);
-  if (auto* e = std::get_if<api_error>(&body)) co_return error_response(*e);
-  const auto& doc = std::get<std::optional<json::value>>(body);
-  key_fields f;
-  std::vector<std::string> validation;
-  std::optional<api_error> role_error;
-  if (doc) {
-    auto parsed = parse_key_fields(*doc, {"update_api_key_request_payload", false, false},
-                                   validation, role_error);
-    if (auto* e = std::get_if<api_error>(&parsed)) co_return error_response(*e);
-    f = std::move(std::get<key_fields>(parsed));
-  }
-  if (auto e = first_error(validation, role_error)) co_return error_response(*e);
+  auto parsed = parse_update_body(req.body);
+  if (auto* e = std::get_if<api_error>(&parsed)) co_return error_response(*e);
+  const key_fields& f = std::get<key_fields>(parsed);
   if (auto r = update_preflight(req, action::update)) co_return std::move(*r);
 
   auto outcome = co_await update_one(ctx, req.caller, id, f, req.now_ms);
@@ -359,18 +237,9 @@ asio::awaitable<http::gateway_response> bulk_update_api_keys(security_api_contex
                                                              const security_api_request& req) {
   params p;
   if (auto e = check_params(req, {}, p)) co_return error_response(*e);
-  auto body = read_body(req, true);
-  if (auto* e = std::get_if<api_error>(&body)) co_return error_response(*e);
-  std::vector<std::string> validation;
-  std::optional<api_error> role_error;
-  auto parsed =
-      parse_key_fields(*std::get<std::optional<json::value>>(body),
-                       {"bulk_update_api_key_request", false, true}, validation, role_error);
+  auto parsed = parse_bulk_update_body(req.body);
   if (auto* e = std::get_if<api_error>(&parsed)) co_return error_response(*e);
-  key_fields f = std::move(std::get<key_fields>(parsed));
-  if (!f.ids || f.ids->empty())
-    validation.insert(validation.begin(), "Field [ids] cannot be empty");
-  if (auto e = first_error(validation, role_error)) co_return error_response(*e);
+  const key_fields& f = std::get<key_fields>(parsed);
   if (auto r = update_preflight(req, action::bulk_update)) co_return std::move(*r);
 
   std::vector<std::string> ids;

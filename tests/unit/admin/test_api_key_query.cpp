@@ -166,6 +166,18 @@ TEST_CASE("query: refused queries in Elasticsearch's words", "[admin][query]") {
        "Result window is too large, from + size must be less than or equal to: [10000] but was "
        "[10005]. See the scroll api for a more efficient way to request large data sets. This "
        "limit can be set by changing the [index.max_result_window] index level setting."},
+      // Found by fuzz_security_bodies: from + size overflowed int64 (UB) before the check.
+      {R"({"from":9223372036854775807,"size":1})", "illegal_argument_exception",
+       "Result window is too large, from + size must be less than or equal to: [10000] but was "
+       "[9223372036854775808]. See the scroll api for a more efficient way to request large data "
+       "sets. This limit can be set by changing the [index.max_result_window] index level "
+       "setting."},
+      {R"({"from":"9223372036854775807","size":"9223372036854775807"})",
+       "illegal_argument_exception",
+       "Result window is too large, from + size must be less than or equal to: [10000] but was "
+       "[18446744073709551614]. See the scroll api for a more efficient way to request large "
+       "data sets. This limit can be set by changing the [index.max_result_window] index level "
+       "setting."},
       {R"({"size":"ten"})", "x_content_parse_exception",
        "[query_api_key_request_payload] size doesn't support values of type: VALUE_STRING"},
       {R"({"search_after":[1]})", "illegal_argument_exception",

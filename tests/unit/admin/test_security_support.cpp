@@ -4,6 +4,8 @@
 #include "esgate/admin/security_api.hpp"
 #include "security_api_support.hpp"
 
+#include <cstdint>
+
 using namespace esgate::admin;
 using namespace esgate::admin::detail;
 
@@ -150,6 +152,45 @@ TEST_CASE("dates: epoch millis, ISO-8601, date math", "[admin][pure]") {
   }
   CHECK(format_date_time(1'700'000'000'123) == "2023-11-14T22:13:20.123Z");
   CHECK(format_date_time(0) == "1970-01-01T00:00:00.000Z");
+  CHECK(format_date_time(-1) == "1969-12-31T23:59:59.999Z");
+  // The ends of the range print without overflowing (stored dates are any int64).
+  CHECK(format_date_time(INT64_MAX) == "292278994-08-17T07:12:55.807Z");
+  CHECK(format_date_time(INT64_MIN) == "-292275055-05-16T16:47:04.192Z");
+}
+
+TEST_CASE("dates: math at the ends of the int64 range fails, never overflows", "[admin][pure]") {
+  // Found by fuzzing the query API's bodies: each of these was a signed overflow (UB).
+  const std::int64_t now = 1'700'000'000'000;
+  struct row {
+    const char* text;
+    std::optional<std::int64_t> ms;
+  };
+  const row rows[] = {
+      {"9223372036854775807", INT64_MAX},
+      {"-9223372036854775808", INT64_MIN},
+      {"9223372036854775807||+1d", std::nullopt},
+      {"9223372036854775807||+1s", std::nullopt},
+      {"9223372036854775807||+999999999y", std::nullopt},
+      {"9223372036854775807||+1M", std::nullopt},
+      {"-9223372036854775808||-1s", std::nullopt},
+      {"-9223372036854775808||-1M", std::nullopt},
+      {"-9223372036854775808||/M", std::nullopt},
+      {"-9223372036854775808||/y", std::nullopt},
+      {"-9223372036854775808||/d", std::nullopt},
+      {"-9223372036854775808||/w", std::nullopt},
+      {"-9223372036854775808||/s", std::nullopt},
+      {"9223372036854775807||/s", 9'223'372'036'854'775'000},
+      {"9223372036854775807||-1s", INT64_MAX - 1000},
+      {"9223372036854775807||/h", 9'223'372'036'854'000'000},
+      {"now+999999999y", std::nullopt},
+      {"now-999999999y", std::nullopt},
+      {"now+999999999w", now + 999'999'999LL * 7 * 86'400'000},
+      {"now-1000000000d", std::nullopt},  // ten digits: not a number of ours
+  };
+  for (const auto& r : rows) {
+    INFO(r.text);
+    CHECK(parse_date_millis(r.text, now) == r.ms);
+  }
 }
 
 TEST_CASE("paths served by the security API", "[admin][pure]") {
