@@ -162,8 +162,8 @@ std::size_t tls_stream::read_now(asio::mutable_buffer b, error_code& ec, wait_ty
   return 0;
 }
 
-std::size_t tls_stream::write_gather(const asio::const_buffer* bufs, std::size_t n,
-                                     error_code& ec, wait_type& want) {
+std::size_t tls_stream::write_gather(const asio::const_buffer* bufs, std::size_t n, error_code& ec,
+                                     wait_type& want) {
   ec = {};
   if (n == 0) return 0;
   constexpr std::size_t record = 16384;  // SSL3_RT_MAX_PLAIN_LENGTH

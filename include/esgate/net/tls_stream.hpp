@@ -175,9 +175,9 @@ class tls_stream {
 
   socket_type socket_;
   ssl_st* ssl_ = nullptr;
-  int sys_errno_ = 0;      // errno of the BIO's last failed recv/send
-  bool fatal_ = false;     // a fatal error happened: no close_notify (OpenSSL forbids it then)
-  bool shut_down_ = false; // close_notify sent
+  int sys_errno_ = 0;       // errno of the BIO's last failed recv/send
+  bool fatal_ = false;      // a fatal error happened: no close_notify (OpenSSL forbids it then)
+  bool shut_down_ = false;  // close_notify sent
 };
 
 }  // namespace esgate::net

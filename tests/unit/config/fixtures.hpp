@@ -10,10 +10,16 @@
 
 namespace esgate::config::test {
 
-// tests/unit/config/fixtures.hpp -> repository root. canonical() sees through symlinked trees.
+// The repository root: from CMake (ESGATE_SOURCE_DIR), else from this file's path. __FILE__ is
+// relative when ccache's base_dir rewrites paths, and ctest runs the suite in build/tests, where
+// a relative path points into the build tree. canonical() sees through symlinked trees.
 inline std::filesystem::path source_dir() {
+#ifdef ESGATE_SOURCE_DIR
+  return std::filesystem::weakly_canonical(ESGATE_SOURCE_DIR);
+#else
   std::filesystem::path here = std::filesystem::weakly_canonical(__FILE__);
   return here.parent_path().parent_path().parent_path().parent_path();
+#endif
 }
 
 inline void write_file(const std::filesystem::path& p, const std::string& text) {
