@@ -329,8 +329,10 @@ def test_ingest_example_key_is_create_doc_only(make_gateway, pki, tmp_path):
         r = requests.get(f"{base}/logs-app-default/_search?q={m}", headers=headers, verify=pki["ca.crt"], timeout=10)
         assert r.status_code == 403, (who, r.text)
         assert requests_carrying(stub, m) == [], who
-        r = requests.get(f"{base}/?m={m}", headers=headers, verify=pki["ca.crt"], timeout=10)  # version check
-        assert r.status_code == 200, (who, r.text)
+        for path in (f"/?m={m}", f"/_license?m={m}"):  # what Beats, Logstash and Agent ask at start
+            r = requests.get(f"{base}{path}", headers=headers, verify=pki["ca.crt"], timeout=10)
+            assert r.status_code == 200, (who, path, r.text)
+        assert len(requests_carrying(stub, m)) == 2, who
 
 
 # --------------------------------------------------------------------------------------------
