@@ -25,7 +25,7 @@ import requests
 import yaml
 
 from conftest import DEFAULT_USERS, run_esgate
-from helpers import ESGATE_BIN, StopWaiting, basic, free_port, marker, requests_carrying, wait_until
+from helpers import ESGATE_BIN, StopWaiting, basic, marker, requests_carrying, wait_until
 from stub_es import StubES
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -506,6 +506,36 @@ def test_dockerfile_copies_only_what_exists_and_is_sent():
     # the build context leaves out build trees and the repository's history
     for pat in ("build*", ".git"):
         assert pat in ignored, pat
+
+
+def test_dockerfile_build_stage_sources_configure(tmp_path):
+    """What the build stage copies is enough for CMake: the COPY sources alone, in a fresh folder, configure
+    the Release build of the binary (a compile would take minutes; configuring checks every listed source)."""
+    tool("cmake")
+    tool("ninja")
+    ins = dockerfile_instructions()
+    second_from = [i for i, (w, _) in enumerate(ins) if w == "FROM"][1]
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    for word, rest in ins[:second_from]:
+        if word != "COPY":
+            continue
+        args = [a for a in rest.split() if not a.startswith("--")]
+        for src in args[:-1]:
+            src = src.rstrip("/")
+            dest = ctx / src
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if os.path.isdir(repo(src)):
+                shutil.copytree(repo(src), dest)
+            else:
+                shutil.copy(repo(src), dest)
+    res = subprocess.run(["cmake", "-S", str(ctx), "-B", str(ctx / "build"), "-G", "Ninja",
+                          "-DCMAKE_BUILD_TYPE=Release", "-DESGATE_BUILD_TESTS=OFF"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    res = subprocess.run(["ninja", "-C", str(ctx / "build"), "-t", "targets", "all"], capture_output=True,
+                         text=True, timeout=60)
+    assert re.search(r"^bin/esgate: ", res.stdout, re.M), res.stdout[-2000:]
 
 
 def test_dockerfile_runtime_stage():
