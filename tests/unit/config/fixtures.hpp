@@ -10,10 +10,15 @@
 
 namespace esgate::config::test {
 
-// tests/unit/config/fixtures.hpp -> repository root. canonical() sees through symlinked trees.
+// The repository root: from CMake (tests/CMakeLists.txt), else from this file's path
+// (tests/unit/config/fixtures.hpp). canonical() sees through symlinked trees.
 inline std::filesystem::path source_dir() {
+#ifdef ESGATE_SOURCE_DIR
+  return std::filesystem::weakly_canonical(ESGATE_SOURCE_DIR);
+#else
   std::filesystem::path here = std::filesystem::weakly_canonical(__FILE__);
   return here.parent_path().parent_path().parent_path().parent_path();
+#endif
 }
 
 inline void write_file(const std::filesystem::path& p, const std::string& text) {
