@@ -198,9 +198,22 @@ struct io_watch {
 
 inline constexpr std::chrono::milliseconds watch_sweep_period{200};
 
+// An io_context whose pending work (suspended coroutines of sessions cut at shutdown) can be
+// destroyed while the worker that those coroutines use is still whole.
+struct worker_io_context : asio::io_context {
+  using asio::io_context::io_context;
+  void destroy_pending_work() { shutdown(); }
+};
+
 struct worker {
   worker(shared_state& s, unsigned idx, unsigned threads);
-  asio::io_context ioc{1};
+  // The frames of requests still in flight (past limits.shutdown_grace) give back admission
+  // slots, buffers and pooled connections when they are destroyed: destroy them first, while
+  // those members are alive (the io_context itself, declared first, is destroyed last).
+  ~worker() { ioc.destroy_pending_work(); }
+  worker(const worker&) = delete;
+  worker& operator=(const worker&) = delete;
+  worker_io_context ioc{1};
   shared_state& shared;
   unsigned index;
   std::optional<asio::ip::tcp::acceptor> acceptor;
