@@ -98,24 +98,63 @@ void announce_key_changes(worker& w, const std::vector<std::string>& ids) {
   }
 }
 
+namespace {
+
+// The verdicts that settle a request without waiting: unknown id, wrong secret, outage without
+// a usable copy, and a hit (the checks ES makes on a verified key, then the identity).
+std::optional<key_auth_outcome> settled(worker& w, const auth::api_key_credentials& c,
+                                        keystore::key_cache::lookup_result& r,
+                                        const std::shared_ptr<const security_state>& snapshot) {
+  using V = keystore::key_cache::verdict;
+  switch (r.v) {
+    case V::unknown_id:
+      return reject("unable to find apikey with id " + c.id);
+    case V::wrong_secret:
+      return reject("invalid credentials for API key [" + c.id + "]");
+    case V::unavailable:
+      // Key-store outage and nothing trustworthy cached for this id: answered at once, without
+      // a Redis read that would wait on a connect timeout (key_outage.hpp).
+      w.shared.metrics.api_keys_unavailable.add();
+      return key_auth_outcome{nullptr, key_store_unavailable()};
+    case V::hit: {
+      const auto& rec = r.e->record;
+      if (rec.invalidated) return reject("api key [" + c.id + "] has been invalidated");
+      const auto wall = now_ms();
+      if (rec.expiration && *rec.expiration <= wall) return reject("api key is expired");
+      if (rec.type != "rest") return reject("wrong API key type");
+      auto& e = *r.e;
+      if (!e.memo || e.memo_generation != snapshot->generation) {
+        e.memo = build_identity(rec, *snapshot);
+        e.memo_generation = snapshot->generation;
+      }
+      auto who = std::static_pointer_cast<const policy::identity>(e.memo);
+      if (!who) return reject("the owner of API key [" + c.id + "] no longer exists");
+      note_use(w, rec.id, wall);
+      return key_auth_outcome{std::move(who), {}};
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::optional<key_auth_outcome> api_key_now(worker& w, const auth::api_key_credentials& c,
+                                            const auth::cache_digest& digest) {
+  auto r = w.key_cache.lookup(c.id, digest, std::chrono::steady_clock::now());
+  return settled(w, c, r, w.security);
+}
+
 asio::awaitable<key_auth_outcome> authenticate_api_key(worker& w,
-                                                       const auth::api_key_credentials& c) {
+                                                       const auth::api_key_credentials& c,
+                                                       const auth::cache_digest& digest) {
   auto snapshot = w.security;
-  const auto digest = w.shared.digester.digest(c.id, c.secret);
   for (int round = 0; round < 8; ++round) {
     const auto now = std::chrono::steady_clock::now();
     auto r = w.key_cache.lookup(c.id, digest, now);
+    if (auto done = settled(w, c, r, snapshot)) co_return std::move(*done);
     using V = keystore::key_cache::verdict;
     switch (r.v) {
-      case V::unknown_id:
-        co_return reject("unable to find apikey with id " + c.id);
-      case V::wrong_secret:
-        co_return reject("invalid credentials for API key [" + c.id + "]");
-      case V::unavailable:
-        // Key-store outage and nothing trustworthy cached for this id: answered at once, without
-        // a Redis read that would wait on a connect timeout (key_outage.hpp).
-        w.shared.metrics.api_keys_unavailable.add();
-        co_return key_auth_outcome{nullptr, key_store_unavailable()};
       case V::pending: {
         // Another request of this thread is reading the id from Redis: wait for it.
         auto& timer = w.key_waiters[c.id];
@@ -169,22 +208,8 @@ asio::awaitable<key_auth_outcome> authenticate_api_key(worker& w,
           w.key_cache.verification_failed(c.id, digest);
         continue;
       }
-      case V::hit: {
-        const auto& rec = r.e->record;
-        if (rec.invalidated) co_return reject("api key [" + c.id + "] has been invalidated");
-        const auto wall = now_ms();
-        if (rec.expiration && *rec.expiration <= wall) co_return reject("api key is expired");
-        if (rec.type != "rest") co_return reject("wrong API key type");
-        auto& e = *r.e;
-        if (!e.memo || e.memo_generation != snapshot->generation) {
-          e.memo = build_identity(rec, *snapshot);
-          e.memo_generation = snapshot->generation;
-        }
-        auto who = std::static_pointer_cast<const policy::identity>(e.memo);
-        if (!who) co_return reject("the owner of API key [" + c.id + "] no longer exists");
-        note_use(w, rec.id, wall);
-        co_return key_auth_outcome{std::move(who), {}};
-      }
+      default:  // settled above
+        break;
     }
   }
   co_return reject("authentication did not settle");

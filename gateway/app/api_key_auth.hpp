@@ -1,5 +1,8 @@
 #pragma once
 #include <boost/asio/awaitable.hpp>
+#include <optional>
+
+#include "esgate/auth/cache_digest.hpp"
 
 #include "esgate/auth/credentials.hpp"
 #include "esgate/http/response.hpp"
@@ -18,8 +21,15 @@ struct key_auth_outcome {
 // Redis read per id however many requests wait for it (single flight), then the stored hash is
 // checked ({SSHA256} inline, {PBKDF2} on the crypto pool). Order of checks as Elasticsearch:
 // not found → invalidated → secret → expiry; the owner must still exist in users.yml.
+// `digest`: of (c.id, c.secret) by the shared digester (presented_credentials).
 boost::asio::awaitable<key_auth_outcome> authenticate_api_key(worker& w,
-                                                              const auth::api_key_credentials& c);
+                                                              const auth::api_key_credentials& c,
+                                                              const auth::cache_digest& digest);
+
+// The outcome when the cache settles it at once (a verified key, an unknown id, a wrong secret,
+// an outage without a usable copy); nullopt when authenticate_api_key must run.
+std::optional<key_auth_outcome> api_key_now(worker& w, const auth::api_key_credentials& c,
+                                            const auth::cache_digest& digest);
 
 // Drops an id from this worker's cache ("*" = everything); called for pub/sub events.
 void forget_api_key(worker& w, std::string_view id);

@@ -1,5 +1,7 @@
 #include "authenticate.hpp"
 
+#include <openssl/crypto.h>
+
 #include "api_key_auth.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -22,22 +24,22 @@ constexpr std::string_view failed_reason =
     "request";
 
 // A Basic user known and verified recently (cached digest): no bcrypt.
-std::optional<auth_outcome> basic_now(worker& w, const auth::basic_credentials& c) {
+std::optional<auth_outcome> basic_now(worker& w, const auth::basic_credentials& c,
+                                      const auth::cache_digest& digest) {
   const auto& snapshot = w.security;
   const config::user* u = snapshot->find_user(c.username);
   if (!u) return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
-  const auto digest = w.shared.digester.digest(c.username, c.password);
   if (w.basic_cache.contains(digest, snapshot->generation, proxy::coarse_now()))
     return auth_outcome{snapshot->identity_of(u->username), {}};
   return std::nullopt;
 }
 
-asio::awaitable<auth_outcome> authenticate_basic(worker& w, const auth::basic_credentials& c) {
-  if (auto known = basic_now(w, c)) co_return std::move(*known);
+asio::awaitable<auth_outcome> authenticate_basic(worker& w, const auth::basic_credentials& c,
+                                                 const auth::cache_digest& digest) {
+  if (auto known = basic_now(w, c, digest)) co_return std::move(*known);
   auto snapshot = w.security;  // keep the snapshot alive across the hop to the crypto pool
   const config::user* u = snapshot->find_user(c.username);
   if (!u) co_return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
-  const auto digest = w.shared.digester.digest(c.username, c.password);
 
   // The same user:password is being checked for another request of this thread (a pipeline's
   // connections all arrive at once after a restart): wait for that check, do not run bcrypt again.
@@ -91,22 +93,55 @@ void basic_auth_cache::insert(const auth::cache_digest& d, std::uint64_t generat
   entries_[d] = entry{generation, expiry};
 }
 
-std::optional<auth_outcome> authenticate_now(worker& w, const auth::credentials& creds,
+void presented_credentials::forget() noexcept {
+  OPENSSL_cleanse(header_.data(), header_.size());
+  if (auto* b = std::get_if<auth::basic_credentials>(&creds_))
+    OPENSSL_cleanse(b->password.data(), b->password.size());
+  else if (auto* k = std::get_if<auth::api_key_credentials>(&creds_))
+    OPENSSL_cleanse(k->secret.data(), k->secret.size());
+}
+
+void presented_credentials::update(std::string_view header, const auth::cache_digester& digester) {
+  if (held_ && header.size() == header_.size() &&
+      CRYPTO_memcmp(header.data(), header_.data(), header.size()) == 0)
+    return;
+  forget();
+  creds_ = auth::parse_authorization(header);
+  held_ = false;
+  if (auto* b = std::get_if<auth::basic_credentials>(&creds_)) {
+    digest_ = digester.digest(b->username, b->password);
+    held_ = true;
+  } else if (auto* k = std::get_if<auth::api_key_credentials>(&creds_)) {
+    digest_ = digester.digest(k->id, k->secret);
+    held_ = true;
+  }
+  if (held_)
+    header_.assign(header);
+  else
+    std::string().swap(header_);  // absent or refused credentials: parsed anew, nothing kept
+}
+
+std::optional<auth_outcome> authenticate_now(worker& w, const presented_credentials& p,
                                              std::string_view target) {
+  const auto& creds = p.creds();
   if (std::holds_alternative<auth::no_credentials>(creds))
     return auth_outcome{nullptr, http::unauthenticated(http::missing_credentials_reason(target))};
   if (std::holds_alternative<auth::invalid_credentials>(creds))
     return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
-  if (auto* b = std::get_if<auth::basic_credentials>(&creds)) return basic_now(w, *b);
-  return std::nullopt;
+  if (auto* b = std::get_if<auth::basic_credentials>(&creds)) return basic_now(w, *b, p.digest());
+  auto key = api_key_now(w, std::get<auth::api_key_credentials>(creds), p.digest());
+  if (!key) return std::nullopt;
+  return auth_outcome{std::move(key->who), std::move(key->rejection)};
 }
 
-asio::awaitable<auth_outcome> authenticate(worker& w, const auth::credentials& creds,
+asio::awaitable<auth_outcome> authenticate(worker& w, const presented_credentials& p,
                                            std::string_view target) {
-  if (auto known = authenticate_now(w, creds, target)) co_return std::move(*known);
+  if (auto known = authenticate_now(w, p, target)) co_return std::move(*known);
+  const auto& creds = p.creds();
   if (auto* b = std::get_if<auth::basic_credentials>(&creds))
-    co_return co_await authenticate_basic(w, *b);
-  auto key = co_await authenticate_api_key(w, std::get<auth::api_key_credentials>(creds));
+    co_return co_await authenticate_basic(w, *b, p.digest());
+  auto key =
+      co_await authenticate_api_key(w, std::get<auth::api_key_credentials>(creds), p.digest());
   co_return auth_outcome{std::move(key.who), std::move(key.rejection)};
 }
 

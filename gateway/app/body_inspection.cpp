@@ -114,22 +114,22 @@ inspection inspect_body(const es::authz_decision& d, const es::request_target& t
     case es::body_targets::bulk:
       return inspect_bulk(d, t, body, authorize);
     case es::body_targets::msearch:
-      return from_plan(d.inspect, t,
-                       multi::plan_msearch(body, path_index(d, t),
-                                           action.empty() ? "indices:data/read/search" : action,
-                                           authorize),
-                       body);
+      return from_plan(
+          d.inspect, t,
+          multi::plan_msearch(body, path_index(d, t),
+                              action.empty() ? "indices:data/read/search" : action, authorize),
+          body);
     case es::body_targets::docs:
       // ES authorizes mget per shard request on the docs' indices with the mget action.
-      return from_plan(d.inspect, t,
-                       multi::plan_docs(body, path_index(d, t),
-                                        action.empty() ? std::string_view(d.action) : action,
-                                        authorize),
-                       body);
+      return from_plan(
+          d.inspect, t,
+          multi::plan_docs(body, path_index(d, t),
+                           action.empty() ? std::string_view(d.action) : action, authorize),
+          body);
     case es::body_targets::reindex: {
       inspection out;
-      auto plan = multi::plan_reindex(body, ctx.who.effective.has_cluster_privilege("all"),
-                                      authorize);
+      auto plan =
+          multi::plan_reindex(body, ctx.who.effective.has_cluster_privilege("all"), authorize);
       if (!plan) {
         out.k = inspection::kind::answer;
         out.answer = error_response(plan.error());
@@ -143,7 +143,7 @@ inspection inspect_body(const es::authz_decision& d, const es::request_target& t
       break;
   }
   inspection out;
-  if (d.check_query_body && !ctx.who.effective.has_index_privilege("read", "*", true)) {
+  if (d.check_query_body && !ctx.who.effective.reads_everything()) {
     if (auto e = multi::check_query_body(body, authorize)) {
       out.k = inspection::kind::answer;
       out.answer = error_response(*e);

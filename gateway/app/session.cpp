@@ -57,6 +57,7 @@ struct session_state {
   worker& w;
   std::string client_ip;
   bool tls = false;
+  presented_credentials credentials;  // of the latest request (parsed once per distinct header)
   std::shared_ptr<io_watch> watch = std::make_shared<io_watch>();
   // Message heads and chunk size lines, rebuilt per request in buffers that keep their capacity.
   std::string request_head, response_head, chunk_line;
@@ -1179,11 +1180,11 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
   }
 
   const auto authorization = req[bhttp::field::authorization];
-  const auto creds =
-      auth::parse_authorization(std::string_view(authorization.data(), authorization.size()));
-  auto outcome = authenticate_now(w, creds, target);
+  st.credentials.update(std::string_view(authorization.data(), authorization.size()),
+                        shared.digester);
+  auto outcome = authenticate_now(w, st.credentials, target);
   // (Not a ?: around co_await: g++ 12 destroys such temporaries twice.)
-  if (!outcome) outcome = co_await authenticate(w, creds, target);
+  if (!outcome) outcome = co_await authenticate(w, st.credentials, target);
   if (!outcome->who) {
     shared.metrics.auth_failures.add();
     co_return co_await answer(std::move(outcome->rejection));

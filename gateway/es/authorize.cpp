@@ -63,7 +63,6 @@ bool may_auto_create(std::string_view action) {
   return action.starts_with("indices:data/write/index") || action == "indices:data/write/update";
 }
 
-
 // Requests whose body names their own targets (bulk items, mget docs, msearch headers, reindex
 // source/dest, SQL FROM...) while the gateway does not scan bodies yet (threats.md A1, A11, A12):
 // forward only for identities that could touch every index anyway, i.e. that hold what every
@@ -415,7 +414,6 @@ authz_decision authorize_name_only(const authz_request& r, const route_match& m,
   return allow(build_upstream_target(r.target));
 }
 
-
 }  // namespace
 
 authz_decision authorize(const authz_request& r) {
@@ -471,10 +469,9 @@ authz_decision authorize(const authz_request& r) {
       auto d = authorize_index(r, m, action);
       // Search bodies are read for a `pit` (bound to its opener) and, for identities that may
       // not read everything, for queries that read other indices.
-      d.check_query_body = d.k == kind::allow &&
-                           ((reads_with_query(ep, action) &&
-                             !p.has_index_privilege("read", "*", true)) ||
-                            ep.body == body_targets::pit);
+      d.check_query_body =
+          d.k == kind::allow &&
+          ((reads_with_query(ep, action) && !p.reads_everything()) || ep.body == body_targets::pit);
       return finish(std::move(d));
     }
     case endpoint_kind::index_name_only:

@@ -86,6 +86,18 @@ struct tls_bio {
   }
 };
 
+namespace {
+
+// SSL_get_error reads the thread's error queue: a stale entry would turn a would-block into a
+// failure, so the queue must be empty before each call (nginx and Asio clear it every time).
+// ERR_clear_error walks and frees all 16 slots even when the queue is empty: ~2,000
+// instructions, a few percent of a proxied request (callgrind); the peek is a fraction of that.
+void clear_stale_errors() {
+  if (ERR_peek_error() != 0) ERR_clear_error();
+}
+
+}  // namespace
+
 tls_stream::tls_stream(socket_type socket, SSL_CTX* ctx) : socket_(std::move(socket)) {
   error_code ec;
   socket_.non_blocking(true, ec);
@@ -150,7 +162,7 @@ void tls_stream::fail_from(int ret, error_code& ec, wait_type& want) {
 }
 
 std::size_t tls_stream::read_now(asio::mutable_buffer b, error_code& ec, wait_type& want) {
-  ERR_clear_error();
+  clear_stale_errors();
   sys_errno_ = 0;
   std::size_t n = 0;
   const int r = SSL_read_ex(ssl_, b.data(), b.size(), &n);
@@ -183,7 +195,7 @@ std::size_t tls_stream::write_gather(const asio::const_buffer* bufs, std::size_t
     data = scratch;
     len = used;
   }
-  ERR_clear_error();
+  clear_stale_errors();
   sys_errno_ = 0;
   std::size_t written = 0;
   const int r = SSL_write_ex(ssl_, data, len, &written);
@@ -193,7 +205,7 @@ std::size_t tls_stream::write_gather(const asio::const_buffer* bufs, std::size_t
 }
 
 void tls_stream::handshake_now(error_code& ec, wait_type& want) {
-  ERR_clear_error();
+  clear_stale_errors();
   sys_errno_ = 0;
   const int r = SSL_do_handshake(ssl_);
   if (r == 1) {
@@ -206,7 +218,7 @@ void tls_stream::handshake_now(error_code& ec, wait_type& want) {
 void tls_stream::shutdown_now(error_code& ec, wait_type& want) {
   ec = {};
   if (fatal_ || shut_down_ || SSL_is_init_finished(ssl_) != 1) return;
-  ERR_clear_error();
+  clear_stale_errors();
   sys_errno_ = 0;
   const int r = SSL_shutdown(ssl_);
   if (r >= 0) {  // 0: sent, the peer's not received yet; it is not waited for (RFC 8446 §6.1)

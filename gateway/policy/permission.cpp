@@ -150,9 +150,14 @@ struct role_permission::data {
   std::vector<index_group> groups;
   std::unique_ptr<const group_index> index;  // only past max_scanned_groups groups
   bool superuser = false;
+  bool reads_everything = false;  // see reads_everything()
 };
 
-role_permission::role_permission(std::unique_ptr<data> d) : d_(std::move(d)) {}
+role_permission::role_permission(std::unique_ptr<data> d) : d_(std::move(d)) {
+  d_->reads_everything = has_index_privilege("read", "*", true);
+}
+
+bool role_permission::reads_everything() const { return d_->reads_everything; }
 role_permission::~role_permission() = default;
 
 const std::vector<role_descriptor>& role_permission::descriptors() const { return d_->descriptors; }
@@ -511,6 +516,9 @@ bool permission::allows_index_action_somewhere(std::string_view action) const {
 }
 bool permission::is_superuser() const {
   return all_layers(layers_, [](const role_permission& l) { return l.is_superuser(); });
+}
+bool permission::reads_everything() const {
+  return all_layers(layers_, [](const role_permission& l) { return l.reads_everything(); });
 }
 bool permission::has_cluster_privilege(std::string_view name) const {
   return all_layers(layers_,

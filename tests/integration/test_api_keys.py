@@ -17,7 +17,7 @@ import warnings
 import pytest
 
 from conftest import REDIS_SERVER, UPSTREAM_PASSWORD, UPSTREAM_USER, Gateway
-from helpers import (StopWaiting, assert_es_error, assert_not_forwarded, basic, esgate_missing_reason,
+from helpers import (RawConnection, StopWaiting, assert_es_error, assert_not_forwarded, basic, esgate_missing_reason,
                      free_port, marker, requests_carrying, wait_until)
 from stub_es import StubES
 
@@ -459,6 +459,47 @@ def test_authenticate_reports_the_key(gw):
         doc["api_key"]["id"] == k["id"] and doc["api_key"]["name"] == k["name"]), doc
     assert doc["authentication_realm"] == {"name": "_es_api_key", "type": "_es_api_key"}, doc
     assert not [x for x in gw.stub.requests if "_security" in x.target], "the security API was forwarded"
+
+
+def test_one_connection_switching_credentials_is_authenticated_anew_each_time(gw):
+    """The gateway parses a connection's Authorization header once and reuses it while the header stays the
+    same (authenticate.hpp): a changed header, even of the same length, is parsed and checked again, and an
+    invalidation takes effect on the open connection."""
+    a = create_key(gw, {"name": f"switch-a-{marker()}", "role_descriptors": BOOKS_READ})
+    b = create_key(gw, {"name": f"switch-b-{marker()}", "role_descriptors": BOOKS_READ})
+    other = ("Z" if a["api_key"][0] != "Z" else "Y") + a["api_key"][1:]
+    wrong_a = base64.b64encode(f"{a['id']}:{other}".encode()).decode()
+    assert len(wrong_a) == len(a["encoded"])
+
+    def whoami(c, auth):
+        hdrs = [("Authorization", auth)] if auth else []
+        return c.request("GET", "/_security/_authenticate", hdrs)
+
+    with RawConnection(gw.port) as c:
+        for auth, expect in [(apikey(a["encoded"]), a["id"]), (apikey(a["encoded"]), a["id"]),
+                             (apikey(b["encoded"]), b["id"]), (apikey(wrong_a), None),
+                             (apikey(a["encoded"]), a["id"]), (basic("alice", USERS["alice"][0]), "alice"),
+                             (None, None), (apikey(a["encoded"]), a["id"])]:
+            r = whoami(c, auth)
+            if expect is None:
+                assert_es_error(r, 401, "security_exception")
+            elif expect == "alice":
+                assert r.status == 200 and r.json()["username"] == "alice", r
+                assert r.json()["authentication_type"] == "realm", r.json()
+            else:
+                assert r.status == 200 and r.json()["api_key"]["id"] == expect, r
+        m = marker()
+        r = c.request("GET", f"/books/_search?m={m}", [("Authorization", apikey(a["encoded"]))])
+        assert r.status == 200, r
+        upstream_of(gw.stub, m)
+
+        r = invalidate(gw, {"ids": [a["id"]]})
+        assert r.status_code == 200 and r.json()["invalidated_api_keys"] == [a["id"]], r.text
+        m = marker()
+        r = c.request("GET", f"/books/_search?m={m}", [("Authorization", apikey(a["encoded"]))])
+        assert_es_error(r, 401, "security_exception")
+        assert_not_forwarded(gw.stub, m)
+        assert whoami(c, apikey(b["encoded"])).json()["api_key"]["id"] == b["id"]
 
 
 # --------------------------------------------------------------------------------------------

@@ -36,6 +36,10 @@ class role_permission {
   // Name-only check (RBAC shouldAuthorizeIndexActionNameOnly): granted on some index pattern.
   bool allows_index_action_somewhere(std::string_view action) const;
   bool is_superuser() const;
+  // has_index_privilege("read", "*", true), computed once when the roles are compiled: searches
+  // ask it on every request (may the query body read other indices?), and the answer costs ~6,000
+  // instructions to work out (bench/instructions.sh).
+  bool reads_everything() const;
   // Does the role hold every action of cluster privilege `name` (named or raw pattern)? `all`
   // covers everything, `manage` covers `monitor` but not `manage_security`.
   bool has_cluster_privilege(std::string_view name) const;
@@ -80,6 +84,7 @@ class permission {
   bool allows_index(std::string_view action, std::string_view index) const;
   bool allows_index_action_somewhere(std::string_view action) const;
   bool is_superuser() const;
+  bool reads_everything() const;  // every layer's
   bool has_cluster_privilege(std::string_view name) const;
   bool has_index_privilege(std::string_view privilege, std::string_view index_or_pattern,
                            bool allow_restricted = false) const;

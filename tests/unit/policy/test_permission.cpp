@@ -455,3 +455,37 @@ r:
                      {"indices:data/read/search", "m-a::failures", false},
                  });
 }
+
+TEST_CASE("reads_everything is has_index_privilege(read, *, restricted) worked out in advance") {
+  const char* cases[] = {
+      "r:\n  indices:\n    - names: ['*']\n      privileges: [read]\n      "
+      "allow_restricted_indices: true\n",
+      "r:\n  indices:\n    - names: ['*']\n      privileges: [read]\n",  // restricted ones not
+      "r:\n  indices:\n    - names: ['*']\n      privileges: [all]\n      "
+      "allow_restricted_indices: true\n",
+      "r:\n  indices:\n    - names: ['logs-*']\n      privileges: [read]\n      "
+      "allow_restricted_indices: true\n",
+      "r:\n  indices:\n    - names: ['/.*/']\n      privileges: [read]\n      "
+      "allow_restricted_indices: true\n",
+      "r:\n  indices:\n    - names: ['*']\n      privileges: [view_index_metadata]\n      "
+      "allow_restricted_indices: true\n",
+      "r:\n  cluster: [all]\n",
+  };
+  int reading = 0;
+  for (const char* yaml : cases) {
+    INFO(yaml);
+    auto l = layer(yaml);
+    CHECK(l->reads_everything() == l->has_index_privilege("read", "*", true));
+    const permission p(l);
+    CHECK(p.reads_everything() == p.has_index_privilege("read", "*", true));
+    reading += l->reads_everything();
+  }
+  CHECK(reading >= 2);  // the table has both answers
+  const permission su(superuser_permission());
+  CHECK(su.reads_everything());
+  // Layers: every one must read everything.
+  const permission key_limited = permission(layer(cases[0])).limited_by(layer(cases[3]));
+  CHECK_FALSE(key_limited.reads_everything());
+  CHECK(permission(layer(cases[0])).limited_by(layer(cases[2])).reads_everything());
+  CHECK_FALSE(permission().reads_everything());  // no layer allows nothing
+}
