@@ -450,7 +450,10 @@ class explainer {
       }
       items.push_back(std::move(o));
     }
-    r.out["items"] = std::move(items);
+    const bool per_item = d.inspect == es::body_targets::bulk ||
+                          d.inspect == es::body_targets::msearch ||
+                          d.inspect == es::body_targets::docs;
+    if (per_item) r.out["items"] = std::move(items);
   }
 
   static json::object identity_json(const policy::identity& who) {
