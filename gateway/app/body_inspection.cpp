@@ -37,6 +37,7 @@ inspection inspect_bulk(const es::authz_decision& d, const es::request_target& t
     out.answer = error_response(*filter.error());
     return out;
   }
+  out.items = filter.forwarded_items() + filter.denied().size();
   if (filter.denied().empty()) return out;
   auto rw = rewrite_for(es::body_targets::bulk, t.query);
   rw.set_errors = true;
@@ -62,6 +63,7 @@ inspection from_plan(es::body_targets kind, const es::request_target& t,
     out.answer = error_response(plan.error());
     return out;
   }
+  out.items = plan->total;
   out.body_changed = plan->forward_body != body;
   if (out.body_changed) out.forward_body = std::move(plan->forward_body);
   if (plan->denied.empty()) return out;
@@ -108,7 +110,12 @@ std::optional<std::string> rewritten_body(response_rewrite rw, std::string_view 
 
 inspection inspect_body(const es::authz_decision& d, const es::request_target& t,
                         std::string_view body, const es::body_target_context& ctx) {
-  const auto authorize = make_body_authorizer(ctx);
+  return inspect_body(d, t, body, ctx, make_body_authorizer(ctx));
+}
+
+inspection inspect_body(const es::authz_decision& d, const es::request_target& t,
+                        std::string_view body, const es::body_target_context& ctx,
+                        const body::target_authorizer& authorize) {
   const std::string_view action = d.ep ? d.ep->target_action : std::string_view{};
   switch (d.inspect) {
     case es::body_targets::bulk:

@@ -5,8 +5,10 @@
 #include <iterator>
 
 #include "esgate/auth/password.hpp"
+#include "esgate/cli/keys.hpp"
 #include "esgate/config/settings.hpp"
 #include "esgate/observability/log.hpp"
+#include "explain.hpp"
 #include "first_start.hpp"
 #include "security_state.hpp"
 #include "server.hpp"
@@ -90,10 +92,20 @@ int main(int argc, char** argv) {
   check->add_option("-c,--config", config_path, "configuration file");
   auto* hash =
       app.add_subcommand("hash-password", "read a password on stdin, print its bcrypt hash");
+  cli::keys_command keys(app);
+  explain_command explain(app);
   app.require_subcommand(0, 1);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    // The operator tools document exit 2 for usage errors (1 means "denied" / "error answer").
+    return rc != 0 && (keys.selected() || explain.selected()) ? 2 : rc;
+  }
   if (*check) return check_config(config_path);
   if (*hash) return hash_password();
+  if (keys.selected()) return keys.run();
+  if (explain.selected()) return explain.run();
   return run(config_path);
 }
 

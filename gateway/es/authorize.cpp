@@ -13,6 +13,13 @@ namespace esgate::es {
 namespace {
 
 using kind = authz_decision::kind;
+using W = authz_check::what;
+
+// Records a check for esgate explain when tracing; the request path only tests the pointer.
+bool noted(authz_trace* t, W w, std::string_view action, std::string_view index, bool granted) {
+  if (t != nullptr) t->add(w, action, index, granted);
+  return granted;
+}
 
 constexpr std::string_view k_auto_create = "indices:admin/auto_create";
 // ES's own "no indices" expression (IndicesAndAliasesResolver NO_INDICES_OR_ALIASES_ARRAY): the
@@ -67,10 +74,11 @@ bool may_auto_create(std::string_view action) {
 // source/dest, SQL FROM...) while the gateway does not scan bodies yet (threats.md A1, A11, A12):
 // forward only for identities that could touch every index anyway, i.e. that hold what every
 // item could need on `*` *including* restricted indices. Replace this with body scanning.
-bool unscanned_body_allowed(const endpoint& ep, const policy::permission& p) {
-  if (p.is_superuser()) return true;
+bool unscanned_body_allowed(const endpoint& ep, const policy::permission& p, authz_trace* t) {
+  if (noted(t, W::superuser, {}, {}, p.is_superuser())) return true;
   const auto on_everything = [&](std::string_view privilege) {
-    return p.has_index_privilege(privilege, "*", true);
+    return noted(t, W::index_privilege, privilege, "*",
+                 p.has_index_privilege(privilege, "*", true));
   };
   const std::string_view a = ep.action;
   if (a == "indices:data/write/reindex")
@@ -129,7 +137,8 @@ class index_authorizer {
     }
     if (params_.empty()) {
       // No index to name (`/_analyze`): ES checks the action by name only.
-      if (!p_.allows_index_action_somewhere(action_))
+      if (!noted(r_.trace, W::index_action_somewhere, action_, {},
+                 p_.allows_index_action_somewhere(action_)))
         return deny(detail::index_action_denial(action_, r_.who));
       return std::nullopt;
     }
@@ -233,9 +242,11 @@ class index_authorizer {
 
  private:
   bool allowed(std::string_view name) const {
-    if (!p_.allows_index(action_, name)) return false;
+    if (!noted(r_.trace, W::index_action, action_, name, p_.allows_index(action_, name)))
+      return false;
     const std::string_view extra = m_.ep->target_action;
-    return extra.empty() || p_.allows_index(extra, name);
+    return extra.empty() ||
+           noted(r_.trace, W::index_action, extra, name, p_.allows_index(extra, name));
   }
 
   // ES's single-target and destructive-operation rules (§7.2, 400).
@@ -307,7 +318,8 @@ class index_authorizer {
 
   // Writing to a missing index creates it: ES authorizes indices:admin/auto_create first (§6).
   std::optional<authz_decision> check_auto_create(std::string_view name) const {
-    if (p_.allows_index(k_auto_create, name)) return std::nullopt;
+    if (noted(r_.trace, W::index_action, k_auto_create, name, p_.allows_index(k_auto_create, name)))
+      return std::nullopt;
     if (r_.metadata == nullptr) return make(kind::need_metadata, 0, {}, {});
     if (detail::name_exists(*r_.metadata, name)) return std::nullopt;
     return deny(detail::index_denial(k_auto_create, r_.who, {name}));
@@ -353,7 +365,8 @@ authz_decision authorize_index(const authz_request& r, const route_match& m,
                                std::string_view action) {
   const endpoint& ep = *m.ep;
   const auto& p = r.who.effective;
-  if (!ep.cluster_action.empty() && !p.allows_cluster(ep.cluster_action))
+  if (!ep.cluster_action.empty() && !noted(r.trace, W::cluster_action, ep.cluster_action, {},
+                                           p.allows_cluster(ep.cluster_action)))
     return deny(detail::cluster_denial(ep.cluster_action, r.who));
   index_authorizer az(r, m, action);
   if (auto d = az.run()) return *std::move(d);
@@ -389,12 +402,13 @@ authz_decision authorize_name_only(const authz_request& r, const route_match& m,
                                    std::string_view action) {
   const endpoint& ep = *m.ep;
   const auto& p = r.who.effective;
-  if (!p.allows_index_action_somewhere(action))
+  if (!noted(r.trace, W::index_action_somewhere, action, {},
+             p.allows_index_action_somewhere(action)))
     return deny(detail::index_action_denial(action, r.who));
   // `POST /_sql` may carry a cursor in its body: the body rule below decides for it.
   if (ep.context != context_kind::none && ep.context != context_kind::sql_cursor)
     return continuation(r, m, ep);
-  const bool body_ok = unscanned_body_allowed(ep, p);
+  const bool body_ok = unscanned_body_allowed(ep, p, r.trace);
   if (!body_ok && inspected_body(ep.body) && ep.name != "simulate.ingest") {
     // The path's index is only the items' default: each item is authorized on its own target.
     authz_decision a = allow(build_upstream_target(r.target));
@@ -415,6 +429,13 @@ authz_decision authorize_name_only(const authz_request& r, const route_match& m,
 }
 
 }  // namespace
+
+void authz_trace::add(authz_check::what w, std::string_view action, std::string_view index,
+                      bool granted) {
+  for (const auto& c : checks)
+    if (c.w == w && c.action == action && c.index == index && c.granted == granted) return;
+  checks.push_back(authz_check{w, std::string(action), std::string(index), granted});
+}
 
 authz_decision authorize(const authz_request& r) {
   const std::string uri = build_upstream_target(r.target);
@@ -443,7 +464,7 @@ authz_decision authorize(const authz_request& r) {
 
   if (ep.kind == endpoint_kind::served) return finish(make(kind::served, 200, {}, {}));
   const auto& p = r.who.effective;
-  if (p.is_superuser()) return finish(allow(uri));
+  if (noted(r.trace, W::superuser, {}, {}, p.is_superuser())) return finish(allow(uri));
   // `always` requests (clear scroll, close PIT...) touch nothing a parameter could widen.
   if (ep.kind != endpoint_kind::always) {
     if (auto bad = check_query(r, ep)) return finish(*std::move(bad));
@@ -452,13 +473,14 @@ authz_decision authorize(const authz_request& r) {
   switch (ep.kind) {
     case endpoint_kind::unclassified:
       // Unknown semantics: only an identity that may do anything on the cluster (fail closed).
-      if (!p.has_cluster_privilege("all"))
+      if (!noted(r.trace, W::cluster_privilege, "all", {}, p.has_cluster_privilege("all")))
         return finish(deny("action [" + std::string(ep.name) + "] is unauthorized for " +
                            r.who.subject() +
                            ", this action is granted by the cluster privileges [all]"));
       return finish(allow(uri));
     case endpoint_kind::cluster:
-      if (!p.allows_cluster(action)) return finish(deny(detail::cluster_denial(action, r.who)));
+      if (!noted(r.trace, W::cluster_action, action, {}, p.allows_cluster(action)))
+        return finish(deny(detail::cluster_denial(action, r.who)));
       if (ep.context != context_kind::none) return finish(continuation(r, m, ep));
       return finish(allow(uri));
     case endpoint_kind::always:
@@ -471,7 +493,9 @@ authz_decision authorize(const authz_request& r) {
       // not read everything, for queries that read other indices.
       d.check_query_body =
           d.k == kind::allow &&
-          ((reads_with_query(ep, action) && !p.reads_everything()) || ep.body == body_targets::pit);
+          ((reads_with_query(ep, action) &&
+            !noted(r.trace, W::index_privilege, "read", "*", p.reads_everything())) ||
+           ep.body == body_targets::pit);
       return finish(std::move(d));
     }
     case endpoint_kind::index_name_only:

@@ -38,6 +38,14 @@ target_verdict allow(std::vector<std::string> names, bool rewritten) {
 }
 
 constexpr std::string_view k_auto_create = "indices:admin/auto_create";
+using W = authz_check::what;
+
+// Records a check for esgate explain when tracing (see authorize.hpp).
+bool noted(const body_target_context& ctx, std::string_view action, std::string_view index,
+           bool granted) {
+  if (ctx.trace != nullptr) ctx.trace->add(W::index_action, action, index, granted);
+  return granted;
+}
 
 bool may_auto_create(std::string_view action) {
   return action.starts_with("indices:data/write/index") || action == "indices:data/write/update";
@@ -48,8 +56,9 @@ target_verdict single_target(const body_target_context& ctx, std::string_view ac
   const auto& p = ctx.who.effective;
   auto parsed = parse_index_expression(expression, ctx.now);
   std::string name;
-  if (parsed && parsed->size() == 1 && ((*parsed)[0].kind == item_kind::literal ||
-                                        (*parsed)[0].kind == item_kind::date_math_resolved)) {
+  if (parsed && parsed->size() == 1 &&
+      ((*parsed)[0].kind == item_kind::literal ||
+       (*parsed)[0].kind == item_kind::date_math_resolved)) {
     name = std::move((*parsed)[0].text);
   } else if (parsed || expression.find('<') == std::string_view::npos) {
     // A list, wildcard or `_all` where one name is required: ES reads it as a name, which is
@@ -60,9 +69,10 @@ target_verdict single_target(const body_target_context& ctx, std::string_view ac
   } else {
     return bad_request(parsed.error().type, parsed.error().reason);
   }
-  if (!p.allows_index(action, name))
+  if (!noted(ctx, action, name, p.allows_index(action, name)))
     return deny(detail::index_denial(action, ctx.who, {name}));
-  if (may_auto_create(action) && !p.allows_index(k_auto_create, name) &&
+  if (may_auto_create(action) &&
+      !noted(ctx, k_auto_create, name, p.allows_index(k_auto_create, name)) &&
       (ctx.metadata == nullptr || !detail::name_exists(*ctx.metadata, name)))
     return deny(detail::index_denial(k_auto_create, ctx.who, {name}));
   const bool rewritten = name != expression;
@@ -80,7 +90,9 @@ target_verdict multi_target(const body_target_context& ctx, std::string_view act
     if (!parsed) return bad_request(parsed.error().type, parsed.error().reason);
     items = std::move(*parsed);
   }
-  const auto authorized = [&](std::string_view n) { return p.allows_index(action, n); };
+  const auto authorized = [&](std::string_view n) {
+    return noted(ctx, action, n, p.allows_index(action, n));
+  };
   static const cluster_metadata k_none;
   const cluster_metadata& md = ctx.metadata ? *ctx.metadata : k_none;
   const auto resolved =
@@ -108,10 +120,10 @@ target_verdict multi_target(const body_target_context& ctx, std::string_view act
 
 }  // namespace
 
-body::target_verdict authorize_body_target(const body_target_context& ctx,
-                                           std::string_view action, std::string_view expression,
-                                           bool single) {
+body::target_verdict authorize_body_target(const body_target_context& ctx, std::string_view action,
+                                           std::string_view expression, bool single) {
   if (ctx.who.effective.is_superuser()) {
+    if (ctx.trace != nullptr) ctx.trace->add(W::superuser, {}, {}, true);
     std::vector<std::string> names;
     if (!expression.empty()) names.emplace_back(expression);
     return allow(std::move(names), false);

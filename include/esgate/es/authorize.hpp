@@ -60,12 +60,36 @@ struct cluster_metadata {
   std::vector<std::string> hidden;  // hidden names (names starting with '.' are hidden anyway)
 };
 
+// `esgate explain`: every permission check a decision made, in order (repeats of the same check
+// kept once). Filled only when asked (authz_request::trace, body_target_context::trace): the
+// request path passes none and pays one null test per check.
+struct authz_check {
+  enum class what {
+    superuser,               // is the identity a superuser (forwarded unchanged)?
+    cluster_action,          // `action` as a cluster action
+    cluster_privilege,       // holds cluster privilege `action` (named) entirely
+    index_action,            // `action` on index `index`
+    index_action_somewhere,  // `action` by name only (granted on some index pattern)
+    index_privilege,         // holds index privilege `action` on every name `index` can match
+  };
+  what w = what::index_action;
+  std::string action;  // the action, or the privilege name for *_privilege
+  std::string index;
+  bool granted = false;
+};
+
+struct authz_trace {
+  std::vector<authz_check> checks;
+  void add(authz_check::what w, std::string_view action, std::string_view index, bool granted);
+};
+
 struct authz_request {
   std::string_view method;
   const request_target& target;  // decoded segments + query
   const policy::identity& who;
   std::chrono::system_clock::time_point now;   // date math
   const cluster_metadata* metadata = nullptr;  // null = not fetched yet
+  authz_trace* trace = nullptr;                // esgate explain only
 };
 
 struct authz_decision {
