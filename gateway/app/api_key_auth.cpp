@@ -32,9 +32,9 @@ std::int64_t now_ms() {
 
 // Clients get ES's generic reason; the specific one (unknown id, invalidated, expired, ...) only
 // reaches the debug log, so responses do not reveal which ids exist (es-security-reference §8.1).
-key_auth_outcome reject(std::string_view detail) {
+key_auth_outcome reject(observability::auth_result why, std::string_view detail) {
   spdlog::debug("API key rejected: {}", detail);
-  return key_auth_outcome{nullptr, http::unauthenticated(failed_reason)};
+  return key_auth_outcome{nullptr, http::unauthenticated(failed_reason), why};
 }
 
 // Builds the identity of a verified key from the current policy snapshot: the key's descriptors
@@ -106,16 +106,27 @@ asio::awaitable<key_auth_outcome> authenticate_api_key(worker& w,
     const auto now = std::chrono::steady_clock::now();
     auto r = w.key_cache.lookup(c.id, digest, now);
     using V = keystore::key_cache::verdict;
+    if (round == 0) {  // one cache event per request: how its first lookup went
+      using E = observability::cache_event;
+      if (r.v == V::miss || r.v == V::pending)
+        observability::record_key_cache(E::miss);
+      else if (r.v != V::unavailable)
+        observability::record_key_cache(
+            r.e && now >= r.e->expires && w.key_cache.serving_stale(now) ? E::stale : E::hit);
+    }
     switch (r.v) {
       case V::unknown_id:
-        co_return reject("unable to find apikey with id " + c.id);
+        co_return reject(observability::auth_result::unknown_key,
+                         "unable to find apikey with id " + c.id);
       case V::wrong_secret:
-        co_return reject("invalid credentials for API key [" + c.id + "]");
+        co_return reject(observability::auth_result::bad_secret,
+                         "invalid credentials for API key [" + c.id + "]");
       case V::unavailable:
         // Key-store outage and nothing trustworthy cached for this id: answered at once, without
         // a Redis read that would wait on a connect timeout (key_outage.hpp).
-        w.shared.metrics.api_keys_unavailable.add();
-        co_return key_auth_outcome{nullptr, key_store_unavailable()};
+        observability::local().api_keys_unavailable.add();
+        co_return key_auth_outcome{nullptr, key_store_unavailable(),
+                                   observability::auth_result::store_unavailable};
       case V::pending: {
         // Another request of this thread is reading the id from Redis: wait for it.
         auto& timer = w.key_waiters[c.id];
@@ -146,15 +157,17 @@ asio::awaitable<key_auth_outcome> authenticate_api_key(worker& w,
         if (!got && !keystore::is_unavailable(got.error())) {
           spdlog::warn("could not read API key id [{}] from the key store: {}", c.id,
                        got.error().message());
-          w.shared.metrics.api_keys_unavailable.add();
-          co_return key_auth_outcome{nullptr, key_store_unavailable()};
+          observability::local().api_keys_unavailable.add();
+          co_return key_auth_outcome{nullptr, key_store_unavailable(),
+                                     observability::auth_result::store_unavailable};
         }
         continue;  // a stale copy (outage mode) or `unavailable`
       }
       case V::need_verify: {
         // ES order: invalidated is reported before the secret is checked (reference §2.5).
         if (r.e->record.invalidated)
-          co_return reject("api key [" + c.id + "] has been invalidated");
+          co_return reject(observability::auth_result::invalidated,
+                           "api key [" + c.id + "] has been invalidated");
         const std::string stored = r.e->record.api_key_hash;
         bool ok;
         if (auth::is_slow_hash(stored)) {
@@ -171,23 +184,29 @@ asio::awaitable<key_auth_outcome> authenticate_api_key(worker& w,
       }
       case V::hit: {
         const auto& rec = r.e->record;
-        if (rec.invalidated) co_return reject("api key [" + c.id + "] has been invalidated");
+        if (rec.invalidated)
+          co_return reject(observability::auth_result::invalidated,
+                           "api key [" + c.id + "] has been invalidated");
         const auto wall = now_ms();
-        if (rec.expiration && *rec.expiration <= wall) co_return reject("api key is expired");
-        if (rec.type != "rest") co_return reject("wrong API key type");
+        if (rec.expiration && *rec.expiration <= wall)
+          co_return reject(observability::auth_result::expired, "api key is expired");
+        if (rec.type != "rest")
+          co_return reject(observability::auth_result::wrong_type, "wrong API key type");
         auto& e = *r.e;
         if (!e.memo || e.memo_generation != snapshot->generation) {
           e.memo = build_identity(rec, *snapshot);
           e.memo_generation = snapshot->generation;
         }
         auto who = std::static_pointer_cast<const policy::identity>(e.memo);
-        if (!who) co_return reject("the owner of API key [" + c.id + "] no longer exists");
+        if (!who)
+          co_return reject(observability::auth_result::owner_missing,
+                           "the owner of API key [" + c.id + "] no longer exists");
         note_use(w, rec.id, wall);
         co_return key_auth_outcome{std::move(who), {}};
       }
     }
   }
-  co_return reject("authentication did not settle");
+  co_return reject(observability::auth_result::other, "authentication did not settle");
 }
 
 }  // namespace esgate::app

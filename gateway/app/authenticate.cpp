@@ -17,6 +17,9 @@ namespace esgate::app {
 
 namespace {
 
+constexpr auto unknown_user = observability::auth_result::unknown_user;
+constexpr auto bad_password = observability::auth_result::bad_password;
+
 constexpr std::string_view failed_reason =
     "unable to authenticate with provided credentials and anonymous access is not allowed for this "
     "request";
@@ -25,7 +28,7 @@ constexpr std::string_view failed_reason =
 std::optional<auth_outcome> basic_now(worker& w, const auth::basic_credentials& c) {
   const auto& snapshot = w.security;
   const config::user* u = snapshot->find_user(c.username);
-  if (!u) return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
+  if (!u) return auth_outcome{nullptr, http::unauthenticated(failed_reason), unknown_user};
   const auto digest = w.shared.digester.digest(c.username, c.password);
   if (w.basic_cache.contains(digest, snapshot->generation, proxy::coarse_now()))
     return auth_outcome{snapshot->identity_of(u->username), {}};
@@ -36,7 +39,7 @@ asio::awaitable<auth_outcome> authenticate_basic(worker& w, const auth::basic_cr
   if (auto known = basic_now(w, c)) co_return std::move(*known);
   auto snapshot = w.security;  // keep the snapshot alive across the hop to the crypto pool
   const config::user* u = snapshot->find_user(c.username);
-  if (!u) co_return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
+  if (!u) co_return auth_outcome{nullptr, http::unauthenticated(failed_reason), unknown_user};
   const auto digest = w.shared.digester.digest(c.username, c.password);
 
   // The same user:password is being checked for another request of this thread (a pipeline's
@@ -44,7 +47,8 @@ asio::awaitable<auth_outcome> authenticate_basic(worker& w, const auth::basic_cr
   if (auto it = w.basic_checks.find(digest); it != w.basic_checks.end()) {
     auto check = it->second;
     co_await check->done.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (!check->ok) co_return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
+    if (!check->ok)
+      co_return auth_outcome{nullptr, http::unauthenticated(failed_reason), bad_password};
     co_return auth_outcome{snapshot->identity_of(u->username), {}};
   }
   auto check = std::make_shared<basic_check>(w.ioc);
@@ -59,13 +63,13 @@ asio::awaitable<auth_outcome> authenticate_basic(worker& w, const auth::basic_cr
     }
   } end{w, digest, *check};
 
-  w.shared.metrics.password_checks.add();
+  observability::local().password_checks.add();
   check->ok = co_await on_pool(w.shared.crypto_pool, [&c, u] {
     return auth::verify_password(c.password, u->password_hash);  // `snapshot` keeps `u` alive
   });
   if (!check->ok) {
     spdlog::info("authentication failed for user [{}]", c.username);
-    co_return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
+    co_return auth_outcome{nullptr, http::unauthenticated(failed_reason), bad_password};
   }
   w.basic_cache.insert(digest, snapshot->generation,
                        proxy::coarse_now() + w.shared.settings.security.api_key.cache_ttl);
@@ -94,9 +98,11 @@ void basic_auth_cache::insert(const auth::cache_digest& d, std::uint64_t generat
 std::optional<auth_outcome> authenticate_now(worker& w, const auth::credentials& creds,
                                              std::string_view target) {
   if (std::holds_alternative<auth::no_credentials>(creds))
-    return auth_outcome{nullptr, http::unauthenticated(http::missing_credentials_reason(target))};
+    return auth_outcome{nullptr, http::unauthenticated(http::missing_credentials_reason(target)),
+                        observability::auth_result::missing};
   if (std::holds_alternative<auth::invalid_credentials>(creds))
-    return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
+    return auth_outcome{nullptr, http::unauthenticated(failed_reason),
+                        observability::auth_result::malformed};
   if (auto* b = std::get_if<auth::basic_credentials>(&creds)) return basic_now(w, *b);
   return std::nullopt;
 }
@@ -107,7 +113,7 @@ asio::awaitable<auth_outcome> authenticate(worker& w, const auth::credentials& c
   if (auto* b = std::get_if<auth::basic_credentials>(&creds))
     co_return co_await authenticate_basic(w, *b);
   auto key = co_await authenticate_api_key(w, std::get<auth::api_key_credentials>(creds));
-  co_return auth_outcome{std::move(key.who), std::move(key.rejection)};
+  co_return auth_outcome{std::move(key.who), std::move(key.rejection), key.result};
 }
 
 }  // namespace esgate::app

@@ -5,6 +5,7 @@
 
 #include "esgate/auth/credentials.hpp"
 #include "esgate/http/response.hpp"
+#include "esgate/observability/metrics.hpp"
 #include "esgate/policy/identity.hpp"
 
 namespace esgate::app {
@@ -12,8 +13,9 @@ namespace esgate::app {
 struct worker;
 
 struct auth_outcome {
-  std::shared_ptr<const policy::identity> who;  // set on success
-  http::gateway_response rejection;             // 401 otherwise
+  std::shared_ptr<const policy::identity> who;                              // set on success
+  http::gateway_response rejection;                                         // 401 otherwise
+  observability::auth_result result = observability::auth_result::success;  // for metrics
 };
 
 // Authenticates the parsed Authorization header (auth::parse_authorization): HTTP Basic against

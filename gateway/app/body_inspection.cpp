@@ -4,6 +4,7 @@
 #include "esgate/bulk/bulk_filter.hpp"
 #include "esgate/http/es_error.hpp"
 #include "esgate/multi/multi.hpp"
+#include "esgate/observability/metrics.hpp"
 
 namespace esgate::app {
 namespace {
@@ -37,6 +38,8 @@ inspection inspect_bulk(const es::authz_decision& d, const es::request_target& t
     out.answer = error_response(*filter.error());
     return out;
   }
+  observability::record_items(observability::item_api::bulk, filter.forwarded_items(),
+                              filter.denied().size());
   if (filter.denied().empty()) return out;
   auto rw = rewrite_for(es::body_targets::bulk, t.query);
   rw.set_errors = true;
@@ -62,6 +65,9 @@ inspection from_plan(es::body_targets kind, const es::request_target& t,
     out.answer = error_response(plan.error());
     return out;
   }
+  observability::record_items(kind == es::body_targets::msearch ? observability::item_api::msearch
+                                                                : observability::item_api::mget,
+                              plan->forwarded, plan->total - plan->forwarded);
   out.body_changed = plan->forward_body != body;
   if (out.body_changed) out.forward_body = std::move(plan->forward_body);
   if (plan->denied.empty()) return out;
@@ -114,22 +120,22 @@ inspection inspect_body(const es::authz_decision& d, const es::request_target& t
     case es::body_targets::bulk:
       return inspect_bulk(d, t, body, authorize);
     case es::body_targets::msearch:
-      return from_plan(d.inspect, t,
-                       multi::plan_msearch(body, path_index(d, t),
-                                           action.empty() ? "indices:data/read/search" : action,
-                                           authorize),
-                       body);
+      return from_plan(
+          d.inspect, t,
+          multi::plan_msearch(body, path_index(d, t),
+                              action.empty() ? "indices:data/read/search" : action, authorize),
+          body);
     case es::body_targets::docs:
       // ES authorizes mget per shard request on the docs' indices with the mget action.
-      return from_plan(d.inspect, t,
-                       multi::plan_docs(body, path_index(d, t),
-                                        action.empty() ? std::string_view(d.action) : action,
-                                        authorize),
-                       body);
+      return from_plan(
+          d.inspect, t,
+          multi::plan_docs(body, path_index(d, t),
+                           action.empty() ? std::string_view(d.action) : action, authorize),
+          body);
     case es::body_targets::reindex: {
       inspection out;
-      auto plan = multi::plan_reindex(body, ctx.who.effective.has_cluster_privilege("all"),
-                                      authorize);
+      auto plan =
+          multi::plan_reindex(body, ctx.who.effective.has_cluster_privilege("all"), authorize);
       if (!plan) {
         out.k = inspection::kind::answer;
         out.answer = error_response(plan.error());
