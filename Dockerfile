@@ -26,7 +26,7 @@ RUN apt-get update && \
     apt-get install -y --no-install-recommends \
       libboost-json1.81.0 libboost-url1.81.0 libboost-container1.81.0 libboost-system1.81.0 \
       libssl3 libyaml-cpp0.7 libhiredis0.14 libcrypt1 libre2-9 libspdlog1.10 libfmt9 \
-      libjemalloc2 zlib1g libstdc++6 libgcc-s1 \
+      libjemalloc2 zlib1g libprometheus-cpp-core1.0 libstdc++6 libgcc-s1 \
       ca-certificates curl && \
     rm -rf /var/lib/apt/lists/*
 # A fixed uid/gid, so files prepared for the container (the compose stack's setup container

@@ -33,9 +33,9 @@ std::int64_t now_ms() {
 
 // Clients get ES's generic reason; the specific one (unknown id, invalidated, expired, ...) only
 // reaches the debug log, so responses do not reveal which ids exist (es-security-reference §8.1).
-key_auth_outcome reject(std::string_view detail) {
+key_auth_outcome reject(observability::auth_result why, std::string_view detail) {
   spdlog::debug("API key rejected: {}", detail);
-  return key_auth_outcome{nullptr, http::unauthenticated(failed_reason)};
+  return key_auth_outcome{nullptr, http::unauthenticated(failed_reason), why};
 }
 
 // Remember the use; flushed to Redis in batches, at most once per key per minute.
@@ -71,6 +71,8 @@ void announce_key_changes(worker& w, const std::vector<std::string>& ids) {
 
 namespace {
 
+using R = observability::auth_result;
+
 // The verdicts that settle a request without waiting: unknown id, wrong secret, outage without
 // a usable copy, and a hit (the checks ES makes on a verified key, then the identity).
 std::optional<key_auth_outcome> settled(worker& w, const auth::api_key_credentials& c,
@@ -79,27 +81,30 @@ std::optional<key_auth_outcome> settled(worker& w, const auth::api_key_credentia
   using V = keystore::key_cache::verdict;
   switch (r.v) {
     case V::unknown_id:
-      return reject("unable to find apikey with id " + c.id);
+      return reject(R::unknown_key, "unable to find apikey with id " + c.id);
     case V::wrong_secret:
-      return reject("invalid credentials for API key [" + c.id + "]");
+      return reject(R::bad_secret, "invalid credentials for API key [" + c.id + "]");
     case V::unavailable:
       // Key-store outage and nothing trustworthy cached for this id: answered at once, without
       // a Redis read that would wait on a connect timeout (key_outage.hpp).
-      w.shared.metrics.api_keys_unavailable.add();
-      return key_auth_outcome{nullptr, key_store_unavailable()};
+      observability::local().api_keys_unavailable.add();
+      return key_auth_outcome{nullptr, key_store_unavailable(), R::store_unavailable};
     case V::hit: {
       const auto& rec = r.e->record;
-      if (rec.invalidated) return reject("api key [" + c.id + "] has been invalidated");
+      if (rec.invalidated)
+        return reject(R::invalidated, "api key [" + c.id + "] has been invalidated");
       const auto wall = now_ms();
-      if (rec.expiration && *rec.expiration <= wall) return reject("api key is expired");
-      if (rec.type != "rest") return reject("wrong API key type");
+      if (rec.expiration && *rec.expiration <= wall)
+        return reject(R::expired, "api key is expired");
+      if (rec.type != "rest") return reject(R::wrong_type, "wrong API key type");
       auto& e = *r.e;
       if (!e.memo || e.memo_generation != snapshot->generation) {
         e.memo = build_identity(rec, *snapshot);
         e.memo_generation = snapshot->generation;
       }
       auto who = std::static_pointer_cast<const policy::identity>(e.memo);
-      if (!who) return reject("the owner of API key [" + c.id + "] no longer exists");
+      if (!who)
+        return reject(R::owner_missing, "the owner of API key [" + c.id + "] no longer exists");
       note_use(w, rec.id, wall);
       return key_auth_outcome{std::move(who), {}};
     }
@@ -108,12 +113,28 @@ std::optional<key_auth_outcome> settled(worker& w, const auth::api_key_credentia
   }
 }
 
+// One cache event per request: how its first lookup went.
+void record_first_lookup(worker& w, const keystore::key_cache::lookup_result& r,
+                         std::chrono::steady_clock::time_point now) {
+  using V = keystore::key_cache::verdict;
+  using E = observability::cache_event;
+  if (r.v == V::miss || r.v == V::pending)
+    observability::record_key_cache(E::miss);
+  else if (r.v != V::unavailable)
+    observability::record_key_cache(
+        r.e && now >= r.e->expires && w.key_cache.serving_stale(now) ? E::stale : E::hit);
+}
+
 }  // namespace
 
 std::optional<key_auth_outcome> api_key_now(worker& w, const auth::api_key_credentials& c,
                                             const auth::cache_digest& digest) {
-  auto r = w.key_cache.lookup(c.id, digest, std::chrono::steady_clock::now());
-  return settled(w, c, r, w.security);
+  const auto now = std::chrono::steady_clock::now();
+  auto r = w.key_cache.lookup(c.id, digest, now);
+  auto done = settled(w, c, r, w.security);
+  // Unsettled: authenticate_api_key looks up again and records that first lookup.
+  if (done) record_first_lookup(w, r, now);
+  return done;
 }
 
 asio::awaitable<key_auth_outcome> authenticate_api_key(worker& w,
@@ -123,6 +144,7 @@ asio::awaitable<key_auth_outcome> authenticate_api_key(worker& w,
   for (int round = 0; round < 8; ++round) {
     const auto now = std::chrono::steady_clock::now();
     auto r = w.key_cache.lookup(c.id, digest, now);
+    if (round == 0) record_first_lookup(w, r, now);
     if (auto done = settled(w, c, r, snapshot)) co_return std::move(*done);
     using V = keystore::key_cache::verdict;
     switch (r.v) {
@@ -156,15 +178,17 @@ asio::awaitable<key_auth_outcome> authenticate_api_key(worker& w,
         if (!got && !keystore::is_unavailable(got.error())) {
           spdlog::warn("could not read API key id [{}] from the key store: {}", c.id,
                        got.error().message());
-          w.shared.metrics.api_keys_unavailable.add();
-          co_return key_auth_outcome{nullptr, key_store_unavailable()};
+          observability::local().api_keys_unavailable.add();
+          co_return key_auth_outcome{nullptr, key_store_unavailable(),
+                                     observability::auth_result::store_unavailable};
         }
         continue;  // a stale copy (outage mode) or `unavailable`
       }
       case V::need_verify: {
         // ES order: invalidated is reported before the secret is checked (reference §2.5).
         if (r.e->record.invalidated)
-          co_return reject("api key [" + c.id + "] has been invalidated");
+          co_return reject(observability::auth_result::invalidated,
+                           "api key [" + c.id + "] has been invalidated");
         const std::string stored = r.e->record.api_key_hash;
         bool ok;
         if (auth::is_slow_hash(stored)) {
@@ -183,7 +207,7 @@ asio::awaitable<key_auth_outcome> authenticate_api_key(worker& w,
         break;
     }
   }
-  co_return reject("authentication did not settle");
+  co_return reject(observability::auth_result::other, "authentication did not settle");
 }
 
 }  // namespace esgate::app

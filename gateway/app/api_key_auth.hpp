@@ -6,6 +6,7 @@
 
 #include "esgate/auth/credentials.hpp"
 #include "esgate/http/response.hpp"
+#include "esgate/observability/metrics.hpp"
 #include "esgate/policy/identity.hpp"
 
 namespace esgate::app {
@@ -15,6 +16,7 @@ struct worker;
 struct key_auth_outcome {
   std::shared_ptr<const policy::identity> who;  // set on success
   http::gateway_response rejection;             // 401, or 503 when the store is down
+  observability::auth_result result = observability::auth_result::success;  // for metrics
 };
 
 // Authenticates an API key: local cache first (no Redis, no slow hash on a hit), otherwise one

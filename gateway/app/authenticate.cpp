@@ -19,6 +19,9 @@ namespace esgate::app {
 
 namespace {
 
+constexpr auto unknown_user = observability::auth_result::unknown_user;
+constexpr auto bad_password = observability::auth_result::bad_password;
+
 constexpr std::string_view failed_reason =
     "unable to authenticate with provided credentials and anonymous access is not allowed for this "
     "request";
@@ -28,7 +31,7 @@ std::optional<auth_outcome> basic_now(worker& w, const auth::basic_credentials& 
                                       const auth::cache_digest& digest) {
   const auto& snapshot = w.security;
   const config::user* u = snapshot->find_user(c.username);
-  if (!u) return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
+  if (!u) return auth_outcome{nullptr, http::unauthenticated(failed_reason), unknown_user};
   if (w.basic_cache.contains(digest, snapshot->generation, proxy::coarse_now()))
     return auth_outcome{snapshot->identity_of(u->username), {}};
   return std::nullopt;
@@ -39,14 +42,15 @@ asio::awaitable<auth_outcome> authenticate_basic(worker& w, const auth::basic_cr
   if (auto known = basic_now(w, c, digest)) co_return std::move(*known);
   auto snapshot = w.security;  // keep the snapshot alive across the hop to the crypto pool
   const config::user* u = snapshot->find_user(c.username);
-  if (!u) co_return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
+  if (!u) co_return auth_outcome{nullptr, http::unauthenticated(failed_reason), unknown_user};
 
   // The same user:password is being checked for another request of this thread (a pipeline's
   // connections all arrive at once after a restart): wait for that check, do not run bcrypt again.
   if (auto it = w.basic_checks.find(digest); it != w.basic_checks.end()) {
     auto check = it->second;
     co_await check->done.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (!check->ok) co_return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
+    if (!check->ok)
+      co_return auth_outcome{nullptr, http::unauthenticated(failed_reason), bad_password};
     co_return auth_outcome{snapshot->identity_of(u->username), {}};
   }
   auto check = std::make_shared<basic_check>(w.ioc);
@@ -61,13 +65,13 @@ asio::awaitable<auth_outcome> authenticate_basic(worker& w, const auth::basic_cr
     }
   } end{w, digest, *check};
 
-  w.shared.metrics.password_checks.add();
+  observability::local().password_checks.add();
   check->ok = co_await on_pool(w.shared.crypto_pool, [&c, u] {
     return auth::verify_password(c.password, u->password_hash);  // `snapshot` keeps `u` alive
   });
   if (!check->ok) {
     spdlog::info("authentication failed for user [{}]", c.username);
-    co_return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
+    co_return auth_outcome{nullptr, http::unauthenticated(failed_reason), bad_password};
   }
   w.basic_cache.insert(digest, snapshot->generation,
                        proxy::coarse_now() + w.shared.settings.security.api_key.cache_ttl);
@@ -125,13 +129,15 @@ std::optional<auth_outcome> authenticate_now(worker& w, const presented_credenti
                                              std::string_view target) {
   const auto& creds = p.creds();
   if (std::holds_alternative<auth::no_credentials>(creds))
-    return auth_outcome{nullptr, http::unauthenticated(http::missing_credentials_reason(target))};
+    return auth_outcome{nullptr, http::unauthenticated(http::missing_credentials_reason(target)),
+                        observability::auth_result::missing};
   if (std::holds_alternative<auth::invalid_credentials>(creds))
-    return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
+    return auth_outcome{nullptr, http::unauthenticated(failed_reason),
+                        observability::auth_result::malformed};
   if (auto* b = std::get_if<auth::basic_credentials>(&creds)) return basic_now(w, *b, p.digest());
   auto key = api_key_now(w, std::get<auth::api_key_credentials>(creds), p.digest());
   if (!key) return std::nullopt;
-  return auth_outcome{std::move(key->who), std::move(key->rejection)};
+  return auth_outcome{std::move(key->who), std::move(key->rejection), key->result};
 }
 
 asio::awaitable<auth_outcome> authenticate(worker& w, const presented_credentials& p,
@@ -142,7 +148,7 @@ asio::awaitable<auth_outcome> authenticate(worker& w, const presented_credential
     co_return co_await authenticate_basic(w, *b, p.digest());
   auto key =
       co_await authenticate_api_key(w, std::get<auth::api_key_credentials>(creds), p.digest());
-  co_return auth_outcome{std::move(key.who), std::move(key.rejection)};
+  co_return auth_outcome{std::move(key.who), std::move(key.rejection), key.result};
 }
 
 }  // namespace esgate::app

@@ -6,6 +6,7 @@
 #include "esgate/auth/cache_digest.hpp"
 #include "esgate/auth/credentials.hpp"
 #include "esgate/http/response.hpp"
+#include "esgate/observability/metrics.hpp"
 #include "esgate/policy/identity.hpp"
 
 namespace esgate::app {
@@ -13,8 +14,9 @@ namespace esgate::app {
 struct worker;
 
 struct auth_outcome {
-  std::shared_ptr<const policy::identity> who;  // set on success
-  http::gateway_response rejection;             // 401 otherwise
+  std::shared_ptr<const policy::identity> who;                              // set on success
+  http::gateway_response rejection;                                         // 401 otherwise
+  observability::auth_result result = observability::auth_result::success;  // for metrics
 };
 
 // The Authorization header of a connection's latest request, parsed, with the keyed digest of its

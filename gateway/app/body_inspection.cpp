@@ -4,6 +4,7 @@
 #include "esgate/bulk/bulk_filter.hpp"
 #include "esgate/http/es_error.hpp"
 #include "esgate/multi/multi.hpp"
+#include "esgate/observability/metrics.hpp"
 
 namespace esgate::app {
 namespace {
@@ -38,6 +39,8 @@ inspection inspect_bulk(const es::authz_decision& d, const es::request_target& t
     return out;
   }
   out.items = filter.forwarded_items() + filter.denied().size();
+  observability::record_items(observability::item_api::bulk, filter.forwarded_items(),
+                              filter.denied().size());
   if (filter.denied().empty()) return out;
   auto rw = rewrite_for(es::body_targets::bulk, t.query);
   rw.set_errors = true;
@@ -64,6 +67,9 @@ inspection from_plan(es::body_targets kind, const es::request_target& t,
     return out;
   }
   out.items = plan->total;
+  observability::record_items(kind == es::body_targets::msearch ? observability::item_api::msearch
+                                                                : observability::item_api::mget,
+                              plan->forwarded, plan->total - plan->forwarded);
   out.body_changed = plan->forward_body != body;
   if (out.body_changed) out.forward_body = std::move(plan->forward_body);
   if (plan->denied.empty()) return out;

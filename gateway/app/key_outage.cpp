@@ -6,6 +6,7 @@
 
 #include "esgate/http/es_error.hpp"
 #include "esgate/observability/log.hpp"
+#include "esgate/observability/metrics.hpp"
 #include "worker.hpp"
 
 namespace esgate::app {
@@ -40,7 +41,7 @@ asio::awaitable<bool> revalidate(worker& w) {
     std::vector<std::string> part(job.ids.begin() + static_cast<std::ptrdiff_t>(i), end);
     auto got = co_await w.key_store->get_many(part);
     if (!got) {
-      w.shared.metrics.key_revalidations_failed.add();
+      observability::local().key_revalidations_failed.add();
       spdlog::debug("I/O thread {}: re-reading {} cached API keys failed: {}", w.index,
                     job.ids.size(), got.error().message());
       key_store_outage(w, clock::now());
@@ -54,7 +55,7 @@ asio::awaitable<bool> revalidate(worker& w) {
   if (cache.finish_revalidation(job.token)) {
     if (was_in_outage) {
       outage_over(w);
-      w.shared.metrics.key_revalidations_ok.add();
+      observability::local().key_revalidations_ok.add();
       spdlog::info(
           "I/O thread {}: key store answers again; {} cached API keys re-read ({} unchanged, {} "
           "changed, {} gone)",
@@ -88,7 +89,7 @@ void key_store_outage(worker& w, clock::time_point since) {
   w.key_cache.enter_outage(since);
   if (!was) {
     w.shared.key_outages.set(w.index, w.key_cache.outage_since());
-    w.shared.metrics.key_outages.add();
+    observability::local().key_store_outages.add();
     const auto stale = w.key_cache.stale_if_error();
     if (stale.count() > 0)
       spdlog::warn(

@@ -17,8 +17,10 @@
 #include "api_key_auth.hpp"
 #include "esgate/auth/base64.hpp"
 #include "esgate/observability/log.hpp"
+#include "esgate/observability/metrics.hpp"
 #include "esgate/proxy/upstream_pool.hpp"
 #include "key_outage.hpp"
+#include "metrics_listener.hpp"
 #include "session.hpp"
 #include "tls.hpp"
 #include "worker.hpp"
@@ -71,22 +73,22 @@ void admit(worker& w, asio::ip::tcp::socket socket) {
   auto& shared = w.shared;
   const auto& limits = shared.settings.limits;
   if (shared.connections.load(std::memory_order_relaxed) >= limits.max_connections) {
-    shared.metrics.connections_refused.add();
+    observability::local().connections_refused.add();
     return;  // socket closes on destruction: limits.max_connections reached
   }
   boost::system::error_code rec;
   const auto remote = socket.remote_endpoint(rec);
   std::string ip = rec ? std::string("unknown") : remote.address().to_string();
   if (!shared.per_ip.try_open(ip, limits.max_connections_per_ip)) {
-    shared.metrics.connections_refused.add();
+    observability::local().connections_refused.add();
     return;  // limits.max_connections_per_ip reached for this address
   }
   shared.connections.fetch_add(1, std::memory_order_relaxed);
-  shared.metrics.connections_open.add(1);
+  observability::local().connections_opened.add();
   asio::co_spawn(w.ioc, run_session(w, std::move(socket)), [&shared, ip](std::exception_ptr e) {
     shared.per_ip.close(ip);
     shared.connections.fetch_sub(1, std::memory_order_relaxed);
-    shared.metrics.connections_open.add(-1);
+    observability::local().connections_closed.add();  // the worker's thread, as the open
     if (e) {
       try {
         std::rethrow_exception(e);
@@ -282,37 +284,6 @@ asio::awaitable<void> probe_loop(shared_state& shared, bool& stop) {
 
 }  // namespace
 
-gateway_metrics& gateway_metrics::get() {
-  auto& r = observability::registry::global();
-  static gateway_metrics m{
-      r.counter("esgate_requests_total", "", "Requests received"),
-      r.counter("esgate_responses_total", "class=\"2xx\"", "Responses sent by status class"),
-      r.counter("esgate_responses_total", "class=\"4xx\"", "Responses sent by status class"),
-      r.counter("esgate_responses_total", "class=\"5xx\"", "Responses sent by status class"),
-      r.counter("esgate_authentication_failures_total", "", "Requests rejected with 401"),
-      r.counter("esgate_authorization_denials_total", "", "Requests rejected with 403"),
-      r.counter("esgate_upstream_errors_total", "", "Requests that failed towards Elasticsearch"),
-      r.counter("esgate_upstream_retries_total", "", "Requests retried on another node"),
-      r.counter("esgate_upstream_ejections_total", "",
-                "Upstream nodes ejected after consecutive failures (outlier detection)"),
-      r.gauge("esgate_connections_open", "", "Open client connections"),
-      r.counter("esgate_connections_refused_total", "", "Connections refused at max_connections"),
-      r.counter("esgate_reloads_total", "result=\"ok\"", "Policy/TLS reloads"),
-      r.counter("esgate_reloads_total", "result=\"failed\"", "Policy/TLS reloads"),
-      r.counter("esgate_password_checks_total", "",
-                "bcrypt verifications run (Basic passwords not found in the cache)"),
-      r.counter("esgate_key_store_outages_total", "",
-                "I/O threads that lost the key store and served API keys from their cache only"),
-      r.counter("esgate_key_revalidations_total", "result=\"ok\"",
-                "Re-reads of every cached API key after a key-store outage"),
-      r.counter("esgate_key_revalidations_total", "result=\"failed\"",
-                "Re-reads of every cached API key after a key-store outage"),
-      r.counter("esgate_api_keys_unavailable_total", "",
-                "API key requests answered 503: the key store was unavailable"),
-  };
-  return m;
-}
-
 shared_state::shared_state(config::settings s)
     : settings(std::move(s)),
       nodes(settings.upstream.nodes, settings.upstream.outlier),
@@ -355,7 +326,12 @@ worker::worker(shared_state& s, unsigned idx, unsigned threads)
 int run_server(const config::settings& settings) {
   raise_open_files_limit(settings.limits.max_connections);
   shared_state shared(settings);
-  auto& m = shared.metrics;
+  {
+    std::vector<std::string> labels;  // esgate_upstream_* {node}: the configured URLs (bounded)
+    for (auto& node : settings.upstream.nodes)
+      labels.push_back(node.scheme + "://" + node.host + ":" + std::to_string(node.port));
+    observability::registry::global().set_node_labels(std::move(labels));
+  }
 
   auto security = load_security_state(settings, 1);
   if (!security.state) {
@@ -393,6 +369,16 @@ int run_server(const config::settings& settings) {
 
   // Control context: signals, reloads, health probing, drain. Kept off the I/O threads.
   asio::io_context control;
+  std::shared_ptr<metrics_listener> scrapes;  // metrics.listen, served by the control thread
+  if (settings.metrics.listen) {
+    try {
+      scrapes = start_metrics_listener(control, *settings.metrics.listen);
+    } catch (const std::exception& e) {
+      spdlog::error("cannot listen on metrics.listen {}:{}: {}", settings.metrics.listen->address,
+                    settings.metrics.listen->port, e.what());
+      return 1;
+    }
+  }
   bool stop_probing = false;
   asio::co_spawn(control, probe_loop(shared, stop_probing), asio::detached);
 
@@ -466,7 +452,7 @@ int run_server(const config::settings& settings) {
     if (!next.state || !problems.empty()) {
       for (auto& p : problems) spdlog::warn("reload rejected: {}", p);
       spdlog::warn("reload rejected; the previous users, roles and certificate stay in force");
-      m.reloads_failed.add();
+      observability::local().reloads_failed.add();
       return;
     }
     tls = next_tls;
@@ -475,7 +461,7 @@ int run_server(const config::settings& settings) {
         wp->security = st;
         wp->server_tls = next_tls;
       });
-    m.reloads_ok.add();
+    observability::local().reloads_ok.add();
     spdlog::info("reload done (users: {})", next.state->users.users.size());
   };
 

@@ -33,6 +33,7 @@
 #include "esgate/multi/multi.hpp"
 #include "esgate/observability/log.hpp"
 #include "http_io.hpp"
+#include "metrics_listener.hpp"
 #include "offload.hpp"
 #include "request_body.hpp"
 #include "worker.hpp"
@@ -58,6 +59,9 @@ struct session_state {
   std::string client_ip;
   bool tls = false;
   presented_credentials credentials;  // of the latest request (parsed once per distinct header)
+  // The request being answered, for esgate_requests_total (other until its head is read).
+  observability::method req_method = observability::method::other;
+  observability::family req_family = observability::family::other;
   std::shared_ptr<io_watch> watch = std::make_shared<io_watch>();
   // Message heads and chunk size lines, rebuilt per request in buffers that keep their capacity.
   std::string request_head, response_head, chunk_line;
@@ -96,13 +100,10 @@ struct session_state {
   }
 };
 
-void count_status(gateway_metrics& m, int status) {
-  if (status >= 500)
-    m.responses_5xx.add();
-  else if (status >= 400)
-    m.responses_4xx.add();
-  else
-    m.responses_2xx.add();
+// One response of the current request (its method and endpoint family were set when its head was
+// read): this thread's cell, no shared write (observability/metrics.hpp).
+void count_status(const session_state& st, int status) {
+  observability::record_request(st.req_method, st.req_family, status);
 }
 
 template <class Stream>
@@ -110,7 +111,7 @@ asio::awaitable<error_code> write_gateway_response(session_state& st, Stream& st
                                                    const http::gateway_response& r,
                                                    unsigned version, bool keep_alive,
                                                    bool head = false) {
-  count_status(st.w.shared.metrics, r.status);
+  count_status(st, r.status);
   // A drain that began while the request was in flight: the answer says so, and serve() stops
   // after it (draining never turns false again, so what the head says and what happens agree).
   if (st.w.shared.draining.load(std::memory_order_relaxed)) keep_alive = false;
@@ -396,6 +397,9 @@ asio::awaitable<error_code> read_whole_response(session_state& st, UpstreamStrea
 response_rewrite final_rewrite(const forward_state& fs) {
   auto rw = *fs.rewrite;
   if (fs.streamed_bulk != nullptr) {
+    const auto denied = fs.streamed_bulk->denied().size();
+    observability::record_items(observability::item_api::bulk, fs.streamed_bulk->items() - denied,
+                                denied);
     for (const auto& item : fs.streamed_bulk->denied())
       rw.inserts.push_back({item.position, bulk::denied_item_json(item)});
     rw.set_errors = true;
@@ -449,6 +453,7 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
   auto& settings = st.w.shared.settings;
   const auto request_timeout = settings.upstream.request_timeout;
   const auto idle_timeout = settings.limits.idle_timeout;
+  const auto sent_at = std::chrono::steady_clock::now();  // esgate_upstream_duration_seconds
 
   // The head and what is in memory of the body go in one write. Nothing of the client's body
   // beyond that is consumed yet, so a dead pooled connection can still be retried elsewhere.
@@ -467,7 +472,7 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
       // Not one byte of the request reached the node: another node can have it. Any byte may
       // have (Elasticsearch applies a streamed `_bulk` as its items arrive), so no retry then.
       if (written == 0) co_return attempt_result::retry;
-      st.w.shared.metrics.upstream_errors.add();
+      observability::node(conn.node).errors.add();
       fs.node_failed = true;
       fs.error = http::es_error(502, "esgate_upstream_exception",
                                 "the connection to Elasticsearch failed while sending the request");
@@ -503,7 +508,7 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
       if (!http_io::write_now(up, framed.buffers(), written, ec))
         ec = co_await http_io::write_rest(up, framed.buffers(), written);
       if (ec) {
-        st.w.shared.metrics.upstream_errors.add();
+        observability::node(conn.node).errors.add();
         fs.node_failed = true;
         fs.error =
             http::es_error(502, "esgate_upstream_exception",
@@ -531,7 +536,7 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
         (ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
          ec == asio::error::eof))
       co_return attempt_result::retry;
-    st.w.shared.metrics.upstream_errors.add();
+    observability::node(conn.node).errors.add();
     fs.node_failed = true;
     if (st.watch->timed_out) {
       fs.error = http::es_error(504, "esgate_upstream_timeout_exception",
@@ -543,6 +548,7 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
     co_return attempt_result::failed;
   }
 
+  observability::record_upstream_latency(conn.node, std::chrono::steady_clock::now() - sent_at);
   const auto& res = rp.get();
   // Draining since the request began: this answer closes the connection, so the client does not
   // send another request on a connection that is about to close (see write_gateway_response).
@@ -558,7 +564,7 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
     // Bound before the client can use the ids: the whole answer is read, its ids bound, then sent.
     std::string whole;
     if (auto ec = co_await read_whole_response(st, up, conn.buffer, rp, whole); ec) {
-      st.w.shared.metrics.upstream_errors.add();
+      observability::node(conn.node).errors.add();
       fs.node_failed = true;
       fs.error = http::es_error(502, "esgate_upstream_exception",
                                 "the connection to Elasticsearch failed while reading a response");
@@ -578,7 +584,7 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
     http::append_client_response_head(st.response_head, res.base(),
                                       {status, std::string_view(reason.data(), reason.size()),
                                        version, keep, http::body_framing::of_length(whole.size())});
-    count_status(st.w.shared.metrics, static_cast<int>(status));
+    count_status(st, static_cast<int>(status));
     std::array<asio::const_buffer, 2> parts{asio::buffer(st.response_head), asio::buffer(whole)};
     st.watch->arm(idle_timeout);
     if (co_await http_io::write_all(client, parts)) co_return attempt_result::client_gone;
@@ -588,7 +594,7 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
   if (fs.rewrite && !no_body) {
     std::string whole = st.w.bodies.take();  // megabytes for a bulk answer: pooled
     if (auto ec = co_await read_whole_response(st, up, conn.buffer, rp, whole); ec) {
-      st.w.shared.metrics.upstream_errors.add();
+      observability::node(conn.node).errors.add();
       fs.node_failed = true;
       fs.error = http::es_error(502, "esgate_upstream_exception",
                                 "the connection to Elasticsearch failed while reading a response");
@@ -602,7 +608,7 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
           st.response_head, res.base(),
           {status, std::string_view(reason.data(), reason.size()), version, fs.client_keep_alive,
            http::body_framing::of_length(parts->size())});
-      count_status(st.w.shared.metrics, static_cast<int>(status));
+      count_status(st, static_cast<int>(status));
       auto& gather = st.gather;
       gather.clear();
       gather.push_back(asio::buffer(st.response_head));
@@ -627,7 +633,7 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
   http::append_client_response_head(
       st.response_head, res.base(),
       {status, std::string_view(reason.data(), reason.size()), version, keep, framing});
-  count_status(st.w.shared.metrics, static_cast<int>(status));
+  count_status(st, static_cast<int>(status));
 
   // The head goes out with the first piece of the body (one write, one wake-up of the client for
   // small responses), or alone when there is none.
@@ -636,7 +642,7 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
                                 request_timeout, idle_timeout);
   if (r2.ec) {
     if (r2.reading_side) {  // the node cut its answer short
-      st.w.shared.metrics.upstream_errors.add();
+      observability::node(conn.node).errors.add();
       fs.node_failed = true;
     }
     co_return attempt_result::client_gone;  // response half sent: only closing is honest
@@ -673,7 +679,7 @@ void record_outcome(shared_state& shared, std::size_t node, bool failed) {
     return;
   }
   if (shared.nodes.record_failure(node)) {
-    shared.metrics.upstream_ejections.add();
+    observability::node(node).ejections.add();
     spdlog::warn(
         "upstream node {} ejected after {} failures in a row (timeouts, broken connections, "
         "502/503/504); it is re-admitted when GET / answers 2xx",
@@ -712,7 +718,8 @@ asio::awaitable<bool> send_upstream(session_state& st, ClientStream& client, for
       shared.nodes.mark_down(*node);
       record_outcome(shared, *node, true);
       tried |= 1ull << (*node % 64);
-      shared.metrics.upstream_retries.add();
+      observability::node(*node).errors.add();
+      observability::node(*node).retries.add();
       continue;
     }
     if (!conn->reused) shared.nodes.mark_up(*node);
@@ -729,7 +736,7 @@ asio::awaitable<bool> send_upstream(session_state& st, ClientStream& client, for
       case attempt_result::client_gone:
         co_return false;
       case attempt_result::retry:
-        shared.metrics.upstream_retries.add();
+        observability::node(*node).retries.add();
         if (!conn->reused) {  // a fresh connection failed: the node is in trouble
           shared.nodes.mark_down(*node);
           record_outcome(shared, *node, true);
@@ -743,7 +750,6 @@ asio::awaitable<bool> send_upstream(session_state& st, ClientStream& client, for
       }
     }
   }
-  shared.metrics.upstream_errors.add();
   // The connection stays usable only if the client's body was read to its end.
   const bool reusable = !fs.body_started && body.pump == nullptr && fs.client_keep_alive;
   if (overloaded) {
@@ -913,7 +919,6 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
       if (!fr.who.effective.is_superuser()) {
         md = co_await cluster_metadata_for(w);
         if (!md) {
-          shared.metrics.upstream_errors.add();
           co_return co_await refuse(http::es_error(
               503, "esgate_metadata_unavailable_exception",
               "cannot authorize the request body: Elasticsearch's index list is unavailable"));
@@ -929,7 +934,6 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
       if (reader.done()) {
         auto ins = inspect_body(d, fr.target, body_bytes, ctx);
         if (ins.k == inspection::kind::answer) {
-          if (ins.answer.status == 403) shared.metrics.forbidden.add();
           auto ec = co_await write_gateway_response(st, client, ins.answer, version,
                                                     fr.keep_alive && !ins.answer.close);
           co_return !ec && fr.keep_alive && !ins.answer.close;
@@ -1116,6 +1120,12 @@ asio::awaitable<http::gateway_response> serve_security_api(session_state& st,
   co_return co_await admin::handle_security_api(ctx, req);
 }
 
+observability::realm realm_of(const auth::credentials& c) {
+  if (std::holds_alternative<auth::api_key_credentials>(c)) return observability::realm::api_key;
+  if (std::holds_alternative<auth::basic_credentials>(c)) return observability::realm::file;
+  return observability::realm::none;
+}
+
 std::string_view path_of(std::string_view target) {
   auto q = target.find('?');
   return q == std::string_view::npos ? target : target.substr(0, q);
@@ -1128,7 +1138,9 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
   auto& w = st.w;
   auto& shared = w.shared;
   auto& req = hp.get();
-  shared.metrics.requests.add();
+  st.req_method = observability::method_of(
+      std::string_view(req.method_string().data(), req.method_string().size()));
+  st.req_family = observability::family::other;
   const unsigned version = req.version();
   bool keep_alive = req.keep_alive() && !shared.draining.load(std::memory_order_relaxed);
   // An answer given without reading the body leaves the connection out of sync: close it then.
@@ -1167,6 +1179,7 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
     co_return co_await answer(std::move(r));
   }
   const auto path = path_of(target);
+  st.req_family = observability::family_of(path);
 
   if (path == "/_esgate/health" &&
       (req.method() == bhttp::verb::get || req.method() == bhttp::verb::head)) {
@@ -1185,21 +1198,20 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
   auto outcome = authenticate_now(w, st.credentials, target);
   // (Not a ?: around co_await: g++ 12 destroys such temporaries twice.)
   if (!outcome) outcome = co_await authenticate(w, st.credentials, target);
-  if (!outcome->who) {
-    shared.metrics.auth_failures.add();
-    co_return co_await answer(std::move(outcome->rejection));
-  }
+  observability::record_authentication(realm_of(st.credentials.creds()), outcome->result);
+  if (!outcome->who) co_return co_await answer(std::move(outcome->rejection));
   const policy::identity& who = *outcome->who;
 
   if (path == "/_esgate/metrics") {
-    if (!who.effective.has_cluster_privilege("monitor"))
+    const bool may = who.effective.has_cluster_privilege("monitor");
+    observability::record_authorization(
+        observability::action_class::served,
+        may ? observability::authz_result::allowed : observability::authz_result::denied);
+    if (!may)
       co_return co_await answer(http::forbidden(
           "action [cluster:monitor/esgate/metrics] is unauthorized for " + who.subject() +
           ", this action is granted by the cluster privileges [monitor,manage,all]"));
-    http::gateway_response r;
-    r.body = observability::registry::global().render_prometheus();
-    r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4");
-    co_return co_await answer(std::move(r));
+    co_return co_await answer(metrics_response());
   }
 
   auto parsed = es::parse_request_target(target);
@@ -1214,6 +1226,9 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
     auto body = co_await read_small_body(st, stream, buffer, hp);
     if (!body) co_return false;  // client went away or sent a malformed/oversized body
     auto r = co_await serve_security_api(st, method, t, *body, who);
+    observability::record_authorization(observability::action_class::served,
+                                        r.status == 403 ? observability::authz_result::denied
+                                                        : observability::authz_result::allowed);
     auto ec = co_await write_gateway_response(st, stream, r, version, keep_alive && !r.close);
     co_return !ec && keep_alive && !r.close;
   }
@@ -1224,7 +1239,6 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
   if (d.k == es::authz_decision::kind::need_metadata) {
     md = co_await cluster_metadata_for(w);
     if (!md) {
-      shared.metrics.upstream_errors.add();
       co_return co_await answer(http::es_error(
           503, "esgate_metadata_unavailable_exception",
           "cannot resolve the index expression: Elasticsearch's index list is unavailable"));
@@ -1233,11 +1247,19 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
     d = es::authorize(ar);
   }
   using K = es::authz_decision::kind;
+  {
+    const auto cls = d.ep ? static_cast<observability::action_class>(d.ep->kind)
+                          : observability::action_class::unclassified;
+    using R = observability::authz_result;
+    R res = R::error;
+    if (d.k == K::allow) res = d.empty_result ? R::empty : R::allowed;
+    if (d.k == K::deny) res = R::denied;
+    observability::record_authorization(cls, res);
+  }
   switch (d.k) {
     case K::allow:
       break;
     case K::deny:
-      shared.metrics.forbidden.add();
       co_return co_await answer(http::forbidden(d.reason));
     default: {
       http::gateway_response r;
@@ -1295,6 +1317,8 @@ asio::awaitable<void> serve(session_state& st, Stream& stream) {
       w.idle_streams.erase(&lowest);
       if (ec) break;
     }
+    st.req_method = observability::method::other;
+    st.req_family = observability::family::other;
     client_parser hp;
     hp.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     hp.body_limit(limits.max_body_bytes);
@@ -1354,6 +1378,10 @@ asio::awaitable<void> run_session(worker& w, asio::ip::tcp::socket socket) {
     st.watch->client = &stream.next_layer();
     st.watch->arm(w.shared.settings.limits.header_timeout);
     auto [hec, hn] = co_await stream.async_handshake(use_tuple);
+    if (hec)
+      observability::local().tls_handshakes_failed.add();
+    else
+      observability::local().tls_handshakes_ok.add();
     if (hec) co_return;  // garbage, a refused certificate, a timeout: just close
     co_await serve(st, stream);
   } else {

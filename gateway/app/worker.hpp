@@ -37,28 +37,6 @@ namespace esgate::app {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 
-struct gateway_metrics {
-  observability::metric& requests;
-  observability::metric& responses_2xx;
-  observability::metric& responses_4xx;
-  observability::metric& responses_5xx;
-  observability::metric& auth_failures;
-  observability::metric& forbidden;
-  observability::metric& upstream_errors;
-  observability::metric& upstream_retries;
-  observability::metric& upstream_ejections;
-  observability::metric& connections_open;
-  observability::metric& connections_refused;
-  observability::metric& reloads_ok;
-  observability::metric& reloads_failed;
-  observability::metric& password_checks;
-  observability::metric& key_outages;               // I/O threads entering outage mode
-  observability::metric& key_revalidations_ok;      // cached keys re-read after an outage
-  observability::metric& key_revalidations_failed;  // … and Redis did not answer
-  observability::metric& api_keys_unavailable;      // API key requests answered 503
-  static gateway_metrics& get();
-};
-
 struct shared_state {
   explicit shared_state(config::settings s);
   const config::settings settings;
@@ -79,7 +57,8 @@ struct shared_state {
   std::atomic<std::uint64_t> buffered_body_bytes{0};
   // Drops an API key id from every worker's cache (set by the server; posts to each thread).
   std::function<void(std::string)> broadcast_forget;
-  gateway_metrics& metrics = gateway_metrics::get();
+  // Metrics: no member here. Each thread counts into its own observability::thread_metrics
+  // block (observability::local()), summed at scrape time.
 };
 
 // A verified Basic login remembered as a keyed digest of user:password, so repeated requests skip

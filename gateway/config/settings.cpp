@@ -120,6 +120,7 @@ class settings_parser {
                               {"redis", [&](const entry& e) { redis_section(e); }},
                               {"security", [&](const entry& e) { security_section(e); }},
                               {"limits", [&](const entry& e) { limits_section(e); }},
+                              {"metrics", [&](const entry& e) { metrics_section(e); }},
                           });
     if (out_.upstream.nodes.empty() && !nodes_seen_)
       out_.upstream.nodes.push_back({"http", "127.0.0.1", 9200, "http://127.0.0.1:9200"});
@@ -180,6 +181,37 @@ class settings_parser {
                              }},
                             {"tls", [&](const entry& v) { listen_tls(v); }},
                         });
+  }
+
+  void metrics_section(const entry& e) {
+    check_.visit_map(e, {{"listen", [&](const entry& v) { metrics_listen_value(v); }}});
+  }
+
+  // "ADDRESS:PORT", the address an IP literal ("[::1]:9244" for IPv6): the listener has no
+  // authentication, so where it binds is spelled out rather than resolved.
+  void metrics_listen_value(const entry& e) {
+    auto s = check_.string(e);
+    if (!s) return;
+    const auto colon = s->rfind(':');
+    std::string host = colon == std::string::npos ? std::string() : s->substr(0, colon);
+    const std::string port = colon == std::string::npos ? std::string() : s->substr(colon + 1);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+      host = host.substr(1, host.size() - 2);
+    const bool ip = urls::parse_ipv4_address(host).has_value() ||
+                    (s->front() == '[' && urls::parse_ipv6_address(host).has_value());
+    int p = 0;
+    bool port_ok =
+        !port.empty() && port.size() <= 5 &&
+        std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (port_ok) p = std::stoi(port);
+    if (!ip || !port_ok || p < 1 || p > 65535) {
+      check_.error(e,
+                   "expected ADDRESS:PORT with an IP address (\"127.0.0.1:9244\", "
+                   "\"[::1]:9244\"), got " +
+                       quote(*s));
+      return;
+    }
+    out_.metrics.listen = metrics_listen{host, static_cast<std::uint16_t>(p)};
   }
 
   void listen_address(const entry& e) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "esgate/observability/metrics.hpp"
+
 namespace esgate::keystore {
 
 namespace {
@@ -89,9 +91,10 @@ void key_cache::make_room() {
   // Bounded: drop pending-free entries until there is room (order is arbitrary, which is fine
   // for a cache whose misses cost one Redis read and one fast hash).
   for (auto it = entries_.begin(); it != entries_.end() && entries_.size() >= max_keys_;) {
-    if (it->second.st != state::pending)
+    if (it->second.st != state::pending) {
       it = entries_.erase(it);
-    else
+      observability::record_key_cache(observability::cache_event::eviction);
+    } else
       ++it;
   }
 }

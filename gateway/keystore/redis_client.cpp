@@ -1,4 +1,5 @@
 #include "esgate/keystore/redis_client.hpp"
+#include "esgate/observability/metrics.hpp"
 
 #include "hiredis_asio.hpp"
 
@@ -536,16 +537,34 @@ void redis_client::exec_impl(
   impl_->exec(std::move(commands), std::move(handler));
 }
 
+namespace {
+
+// esgate_redis_command_duration_seconds / esgate_redis_errors_total (this thread's cells): one
+// observation per round trip (a pipeline is one), an error when any reply of it failed.
+void count_round_trip(std::chrono::steady_clock::time_point started,
+                      const std::vector<redis_response>& r) {
+  bool failed = false;
+  for (const auto& x : r) failed = failed || !x.ok();
+  observability::record_redis(std::chrono::steady_clock::now() - started, failed);
+}
+
+}  // namespace
+
 boost::asio::awaitable<redis_response> redis_client::command(command_args args) {
   std::vector<command_args> cmds;
   cmds.push_back(std::move(args));
+  const auto started = std::chrono::steady_clock::now();
   auto r = co_await async_exec(std::move(cmds), boost::asio::use_awaitable);
+  count_round_trip(started, r);
   co_return std::move(r.front());
 }
 
 boost::asio::awaitable<std::vector<redis_response>> redis_client::pipeline(
     std::vector<command_args> commands) {
-  co_return co_await async_exec(std::move(commands), boost::asio::use_awaitable);
+  const auto started = std::chrono::steady_clock::now();
+  auto r = co_await async_exec(std::move(commands), boost::asio::use_awaitable);
+  count_round_trip(started, r);
+  co_return r;
 }
 
 // ---- redis_subscriber ----

@@ -24,6 +24,9 @@
 // security.api_key.cache_max_keys  100000
 // security.api_key.stale_if_error  5m (0 = fail closed: API keys get 503 as soon as Redis is lost)
 // limits.*                         see struct limits below
+// metrics.listen                   absent = none; "127.0.0.1:9244": a plain-HTTP listener without
+//                                  authentication serving GET /metrics and /_esgate/metrics
+//                                  (keep it on loopback or a private network)
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -131,6 +134,16 @@ struct limits {
   duration shutdown_grace{30000};
 };
 
+// metrics.listen "ADDRESS:PORT" (IPv6 as "[::1]:9244"): Prometheus scrapes without credentials.
+struct metrics_listen {
+  std::string address;
+  std::uint16_t port = 0;
+};
+
+struct metrics {
+  std::optional<metrics_listen> listen;
+};
+
 struct settings {
   std::string config_file;  // absolute path of the file these came from
   std::string config_dir;   // its folder; relative paths are resolved against it
@@ -140,6 +153,7 @@ struct settings {
   config::redis redis;
   config::security security;
   config::limits limits;
+  config::metrics metrics;
 };
 
 // One problem found while loading: "FILE:LINE:COL: message" when printed (1-based).

@@ -716,3 +716,26 @@ TEST_CASE("upstream secrets read from files", "[config][settings]") {
     CHECK_FALSE(r.value.upstream.basic.has_value());
   }
 }
+
+TEST_CASE("metrics.listen: an IP address and a port, or absent", "[config][settings][metrics]") {
+  CHECK_FALSE(parse("").value.metrics.listen.has_value());
+  auto r = parse("metrics:\n  listen: \"127.0.0.1:9244\"\n");
+  INFO(dump(r));
+  REQUIRE(r.ok());
+  REQUIRE(r.value.metrics.listen.has_value());
+  CHECK(r.value.metrics.listen->address == "127.0.0.1");
+  CHECK(r.value.metrics.listen->port == 9244);
+  auto v6 = parse("metrics:\n  listen: \"[::1]:9244\"\n");
+  INFO(dump(v6));
+  REQUIRE(v6.ok());
+  CHECK(v6.value.metrics.listen->address == "::1");
+  const error_case cases[] = {
+      {"metrics:\n  listen: localhost:9244\n", 2, 11, "metrics.listen: expected ADDRESS:PORT"},
+      {"metrics:\n  listen: \"127.0.0.1\"\n", 2, 11, "expected ADDRESS:PORT"},
+      {"metrics:\n  listen: \"127.0.0.1:0\"\n", 2, 11, "expected ADDRESS:PORT"},
+      {"metrics:\n  listen: \"127.0.0.1:70000\"\n", 2, 11, "expected ADDRESS:PORT"},
+      {"metrics:\n  listen: \"::1:9244\"\n", 2, 11, "expected ADDRESS:PORT"},
+      {"metrics:\n  lisen: \"127.0.0.1:9244\"\n", 2, 3, "unknown key [metrics.lisen]"},
+  };
+  for (const auto& c : cases) check_single_error(c);
+}
