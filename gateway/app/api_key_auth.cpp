@@ -32,9 +32,9 @@ std::int64_t now_ms() {
 
 // Clients get ES's generic reason; the specific one (unknown id, invalidated, expired, ...) only
 // reaches the debug log, so responses do not reveal which ids exist (es-security-reference §8.1).
-key_auth_outcome reject(std::string_view detail) {
+key_auth_outcome reject(std::string_view code, std::string_view detail) {
   spdlog::debug("API key rejected: {}", detail);
-  return key_auth_outcome{nullptr, http::unauthenticated(failed_reason)};
+  return key_auth_outcome{nullptr, http::unauthenticated(failed_reason), code};
 }
 
 // Builds the identity of a verified key from the current policy snapshot: the key's descriptors
@@ -108,14 +108,14 @@ asio::awaitable<key_auth_outcome> authenticate_api_key(worker& w,
     using V = keystore::key_cache::verdict;
     switch (r.v) {
       case V::unknown_id:
-        co_return reject("unable to find apikey with id " + c.id);
+        co_return reject("unknown_api_key", "unable to find apikey with id " + c.id);
       case V::wrong_secret:
-        co_return reject("invalid credentials for API key [" + c.id + "]");
+        co_return reject("bad_api_key_secret", "invalid credentials for API key [" + c.id + "]");
       case V::unavailable:
         // Key-store outage and nothing trustworthy cached for this id: answered at once, without
         // a Redis read that would wait on a connect timeout (key_outage.hpp).
         w.shared.metrics.api_keys_unavailable.add();
-        co_return key_auth_outcome{nullptr, key_store_unavailable()};
+        co_return key_auth_outcome{nullptr, key_store_unavailable(), "store_unavailable"};
       case V::pending: {
         // Another request of this thread is reading the id from Redis: wait for it.
         auto& timer = w.key_waiters[c.id];
@@ -147,14 +147,14 @@ asio::awaitable<key_auth_outcome> authenticate_api_key(worker& w,
           spdlog::warn("could not read API key id [{}] from the key store: {}", c.id,
                        got.error().message());
           w.shared.metrics.api_keys_unavailable.add();
-          co_return key_auth_outcome{nullptr, key_store_unavailable()};
+          co_return key_auth_outcome{nullptr, key_store_unavailable(), "store_unavailable"};
         }
         continue;  // a stale copy (outage mode) or `unavailable`
       }
       case V::need_verify: {
         // ES order: invalidated is reported before the secret is checked (reference §2.5).
         if (r.e->record.invalidated)
-          co_return reject("api key [" + c.id + "] has been invalidated");
+          co_return reject("invalidated", "api key [" + c.id + "] has been invalidated");
         const std::string stored = r.e->record.api_key_hash;
         bool ok;
         if (auth::is_slow_hash(stored)) {
@@ -171,23 +171,26 @@ asio::awaitable<key_auth_outcome> authenticate_api_key(worker& w,
       }
       case V::hit: {
         const auto& rec = r.e->record;
-        if (rec.invalidated) co_return reject("api key [" + c.id + "] has been invalidated");
+        if (rec.invalidated)
+          co_return reject("invalidated", "api key [" + c.id + "] has been invalidated");
         const auto wall = now_ms();
-        if (rec.expiration && *rec.expiration <= wall) co_return reject("api key is expired");
-        if (rec.type != "rest") co_return reject("wrong API key type");
+        if (rec.expiration && *rec.expiration <= wall)
+          co_return reject("expired", "api key is expired");
+        if (rec.type != "rest") co_return reject("wrong_type", "wrong API key type");
         auto& e = *r.e;
         if (!e.memo || e.memo_generation != snapshot->generation) {
           e.memo = build_identity(rec, *snapshot);
           e.memo_generation = snapshot->generation;
         }
         auto who = std::static_pointer_cast<const policy::identity>(e.memo);
-        if (!who) co_return reject("the owner of API key [" + c.id + "] no longer exists");
+        if (!who)
+          co_return reject("owner_missing", "the owner of API key [" + c.id + "] no longer exists");
         note_use(w, rec.id, wall);
         co_return key_auth_outcome{std::move(who), {}};
       }
     }
   }
-  co_return reject("authentication did not settle");
+  co_return reject("not_settled", "authentication did not settle");
 }
 
 }  // namespace esgate::app

@@ -12,6 +12,9 @@ struct worker;
 struct key_auth_outcome {
   std::shared_ptr<const policy::identity> who;  // set on success
   http::gateway_response rejection;             // 401, or 503 when the store is down
+  // Stable reason code of a rejection for the audit log (never shown to clients, never a
+  // secret): unknown_user, bad_password, unknown_api_key, bad_api_key_secret, ...
+  std::string_view reason;
 };
 
 // Authenticates an API key: local cache first (no Redis, no slow hash on a hit), otherwise one

@@ -25,7 +25,7 @@ constexpr std::string_view failed_reason =
 std::optional<auth_outcome> basic_now(worker& w, const auth::basic_credentials& c) {
   const auto& snapshot = w.security;
   const config::user* u = snapshot->find_user(c.username);
-  if (!u) return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
+  if (!u) return auth_outcome{nullptr, http::unauthenticated(failed_reason), "unknown_user"};
   const auto digest = w.shared.digester.digest(c.username, c.password);
   if (w.basic_cache.contains(digest, snapshot->generation, proxy::coarse_now()))
     return auth_outcome{snapshot->identity_of(u->username), {}};
@@ -36,7 +36,7 @@ asio::awaitable<auth_outcome> authenticate_basic(worker& w, const auth::basic_cr
   if (auto known = basic_now(w, c)) co_return std::move(*known);
   auto snapshot = w.security;  // keep the snapshot alive across the hop to the crypto pool
   const config::user* u = snapshot->find_user(c.username);
-  if (!u) co_return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
+  if (!u) co_return auth_outcome{nullptr, http::unauthenticated(failed_reason), "unknown_user"};
   const auto digest = w.shared.digester.digest(c.username, c.password);
 
   // The same user:password is being checked for another request of this thread (a pipeline's
@@ -44,7 +44,8 @@ asio::awaitable<auth_outcome> authenticate_basic(worker& w, const auth::basic_cr
   if (auto it = w.basic_checks.find(digest); it != w.basic_checks.end()) {
     auto check = it->second;
     co_await check->done.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (!check->ok) co_return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
+    if (!check->ok)
+      co_return auth_outcome{nullptr, http::unauthenticated(failed_reason), "bad_password"};
     co_return auth_outcome{snapshot->identity_of(u->username), {}};
   }
   auto check = std::make_shared<basic_check>(w.ioc);
@@ -65,7 +66,7 @@ asio::awaitable<auth_outcome> authenticate_basic(worker& w, const auth::basic_cr
   });
   if (!check->ok) {
     spdlog::info("authentication failed for user [{}]", c.username);
-    co_return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
+    co_return auth_outcome{nullptr, http::unauthenticated(failed_reason), "bad_password"};
   }
   w.basic_cache.insert(digest, snapshot->generation,
                        proxy::coarse_now() + w.shared.settings.security.api_key.cache_ttl);
@@ -94,9 +95,10 @@ void basic_auth_cache::insert(const auth::cache_digest& d, std::uint64_t generat
 std::optional<auth_outcome> authenticate_now(worker& w, const auth::credentials& creds,
                                              std::string_view target) {
   if (std::holds_alternative<auth::no_credentials>(creds))
-    return auth_outcome{nullptr, http::unauthenticated(http::missing_credentials_reason(target))};
-  if (std::holds_alternative<auth::invalid_credentials>(creds))
-    return auth_outcome{nullptr, http::unauthenticated(failed_reason)};
+    return auth_outcome{nullptr, http::unauthenticated(http::missing_credentials_reason(target)),
+                        "no_credentials"};
+  if (auto* bad = std::get_if<auth::invalid_credentials>(&creds))
+    return auth_outcome{nullptr, http::unauthenticated(failed_reason), auth::to_string(bad->code)};
   if (auto* b = std::get_if<auth::basic_credentials>(&creds)) return basic_now(w, *b);
   return std::nullopt;
 }
@@ -107,7 +109,7 @@ asio::awaitable<auth_outcome> authenticate(worker& w, const auth::credentials& c
   if (auto* b = std::get_if<auth::basic_credentials>(&creds))
     co_return co_await authenticate_basic(w, *b);
   auto key = co_await authenticate_api_key(w, std::get<auth::api_key_credentials>(creds));
-  co_return auth_outcome{std::move(key.who), std::move(key.rejection)};
+  co_return auth_outcome{std::move(key.who), std::move(key.rejection), key.reason};
 }
 
 }  // namespace esgate::app

@@ -14,6 +14,9 @@ struct worker;
 struct auth_outcome {
   std::shared_ptr<const policy::identity> who;  // set on success
   http::gateway_response rejection;             // 401 otherwise
+  // Stable reason code of a rejection for the audit log (never shown to clients, never a
+  // secret): unknown_user, bad_password, unknown_api_key, bad_api_key_secret, ...
+  std::string_view reason;
 };
 
 // Authenticates the parsed Authorization header (auth::parse_authorization): HTTP Basic against

@@ -24,6 +24,7 @@
 #include "esgate/keystore/key_cache.hpp"
 #include "esgate/keystore/key_store.hpp"
 #include "esgate/keystore/redis_client.hpp"
+#include "esgate/observability/audit.hpp"
 #include "esgate/observability/metrics.hpp"
 #include "esgate/proxy/node_admission.hpp"
 #include "esgate/proxy/nodes.hpp"
@@ -56,6 +57,8 @@ struct gateway_metrics {
   observability::metric& key_revalidations_ok;      // cached keys re-read after an outage
   observability::metric& key_revalidations_failed;  // … and Redis did not answer
   observability::metric& api_keys_unavailable;      // API key requests answered 503
+  observability::metric& shadow_granted;  // the shadow policy would grant (never enforced)
+  observability::metric& shadow_denied;   // ... would deny
   static gateway_metrics& get();
 };
 
@@ -80,6 +83,12 @@ struct shared_state {
   // Drops an API key id from every worker's cache (set by the server; posts to each thread).
   std::function<void(std::string)> broadcast_forget;
   gateway_metrics& metrics = gateway_metrics::get();
+  // audit.enabled: the audit log, null when off (the request path tests this pointer only).
+  std::unique_ptr<observability::audit_log> audit;
+  // logging.access_log: one line per request, null when off.
+  std::unique_ptr<observability::line_writer> access_log;
+  bool access_log_json = false;
+  std::uint64_t request_id_salt = 0;  // random per process: request ids differ across restarts
 };
 
 // A verified Basic login remembered as a keyed digest of user:password, so repeated requests skip
@@ -209,6 +218,7 @@ struct worker {
   proxy::upstream_pool pool;
   proxy::node_admission admission;  // this thread's share of the per-node request limits
   std::uint64_t rr_cursor;
+  std::uint64_t request_counter = 0;  // this thread's part of the gateway's request ids
   basic_auth_cache basic_cache;
   relay_buffers buffers;
   body_buffers bodies;
