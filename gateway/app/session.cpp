@@ -1154,6 +1154,9 @@ std::string_view make_request_id(worker& w, std::array<char, 40>& buf) {
 
 // The access-log line of one request, written when handle_request returns (however it does).
 struct access_line {
+  access_line(session_state& s, const request_facts& f) : st(s), facts(f) {}
+  access_line(const access_line&) = delete;
+  access_line& operator=(const access_line&) = delete;
   session_state& st;
   const request_facts& facts;
   observability::line_writer* log = nullptr;
