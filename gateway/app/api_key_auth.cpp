@@ -186,7 +186,7 @@ asio::awaitable<key_auth_outcome> authenticate_api_key(worker& w,
         if (!who)
           co_return reject("owner_missing", "the owner of API key [" + c.id + "] no longer exists");
         note_use(w, rec.id, wall);
-        co_return key_auth_outcome{std::move(who), {}};
+        co_return key_auth_outcome{std::move(who), {}, {}};
       }
     }
   }

@@ -28,7 +28,7 @@ std::optional<auth_outcome> basic_now(worker& w, const auth::basic_credentials& 
   if (!u) return auth_outcome{nullptr, http::unauthenticated(failed_reason), "unknown_user"};
   const auto digest = w.shared.digester.digest(c.username, c.password);
   if (w.basic_cache.contains(digest, snapshot->generation, proxy::coarse_now()))
-    return auth_outcome{snapshot->identity_of(u->username), {}};
+    return auth_outcome{snapshot->identity_of(u->username), {}, {}};
   return std::nullopt;
 }
 
@@ -46,7 +46,7 @@ asio::awaitable<auth_outcome> authenticate_basic(worker& w, const auth::basic_cr
     co_await check->done.async_wait(asio::as_tuple(asio::use_awaitable));
     if (!check->ok)
       co_return auth_outcome{nullptr, http::unauthenticated(failed_reason), "bad_password"};
-    co_return auth_outcome{snapshot->identity_of(u->username), {}};
+    co_return auth_outcome{snapshot->identity_of(u->username), {}, {}};
   }
   auto check = std::make_shared<basic_check>(w.ioc);
   w.basic_checks.emplace(digest, check);
@@ -70,7 +70,7 @@ asio::awaitable<auth_outcome> authenticate_basic(worker& w, const auth::basic_cr
   }
   w.basic_cache.insert(digest, snapshot->generation,
                        proxy::coarse_now() + w.shared.settings.security.api_key.cache_ttl);
-  co_return auth_outcome{snapshot->identity_of(u->username), {}};
+  co_return auth_outcome{snapshot->identity_of(u->username), {}, {}};
 }
 
 }  // namespace

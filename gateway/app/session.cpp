@@ -72,9 +72,10 @@ struct session_state {
   std::unique_ptr<char[]> relay_buffer;
   // The request being handled, for the audit and access logs (set only when one of them is on).
   const request_facts* facts = nullptr;
-  int status = 0;               // status answered to the client
-  std::uint64_t bytes_out = 0;  // response body bytes sent
-  std::string_view node;        // the upstream node that answered (its URL as configured)
+  std::string log_opaque_id, log_method, log_path;  // what `facts` views
+  int status = 0;                                   // status answered to the client
+  std::uint64_t bytes_out = 0;                      // response body bytes sent
+  std::string_view node;  // the upstream node that answered (its URL as configured)
   char* buffer() {
     if (!relay_buffer) relay_buffer = w.buffers.take();
     return relay_buffer.get();
@@ -1240,11 +1241,16 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
   st.facts = nullptr;
   if (audit != nullptr || shared.access_log != nullptr) {
     facts.request_id = make_request_id(w, id_buf);
+    // Copied (into buffers that keep their capacity): the security API moves the parsed head
+    // into another parser, which frees what views into it would see.
     const auto opaque = req["X-Opaque-Id"];
-    facts.opaque_id = std::string_view(opaque.data(), opaque.size());
+    st.log_opaque_id.assign(opaque.data(), opaque.size());
+    st.log_method.assign(req.method_string().data(), req.method_string().size());
+    st.log_path = path_of(std::string_view(req.target().data(), req.target().size()));
+    facts.opaque_id = st.log_opaque_id;
     facts.client_ip = st.client_ip;
-    facts.method = std::string_view(req.method_string().data(), req.method_string().size());
-    facts.path = path_of(std::string_view(req.target().data(), req.target().size()));
+    facts.method = st.log_method;
+    facts.path = st.log_path;
     st.facts = &facts;
     if (shared.access_log) {
       access.log = shared.access_log.get();
