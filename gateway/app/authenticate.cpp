@@ -33,7 +33,7 @@ std::optional<auth_outcome> basic_now(worker& w, const auth::basic_credentials& 
   const config::user* u = snapshot->find_user(c.username);
   if (!u) return auth_outcome{nullptr, http::unauthenticated(failed_reason), unknown_user};
   if (w.basic_cache.contains(digest, snapshot->generation, proxy::coarse_now()))
-    return auth_outcome{snapshot->identity_of(u->username), {}};
+    return auth_outcome{snapshot->identity_of(u->username), {}, {}};
   return std::nullopt;
 }
 
@@ -75,7 +75,7 @@ asio::awaitable<auth_outcome> authenticate_basic(worker& w, const auth::basic_cr
   }
   w.basic_cache.insert(digest, snapshot->generation,
                        proxy::coarse_now() + w.shared.settings.security.api_key.cache_ttl);
-  co_return auth_outcome{snapshot->identity_of(u->username), {}};
+  co_return auth_outcome{snapshot->identity_of(u->username), {}, {}};
 }
 
 }  // namespace

@@ -24,6 +24,15 @@ struct security_state {
   std::map<std::string, std::shared_ptr<const policy::identity>, std::less<>> user_identities;
   std::uint64_t generation = 0;
 
+  // The shadow policy (security.shadow_roles_file): a second roles file evaluated beside the live
+  // one on live traffic, counted and audited but never enforced (README "Shadow policy").
+  bool has_shadow = false;
+  std::map<std::string, policy::role_descriptor, std::less<>> shadow_roles;
+  // Each user's roles compiled from the shadow roles file, and the identity carrying them.
+  std::map<std::string, std::shared_ptr<const policy::role_permission>, std::less<>>
+      shadow_user_roles;
+  std::map<std::string, std::shared_ptr<const policy::identity>, std::less<>> shadow_identities;
+
   const config::user* find_user(std::string_view name) const {
     auto it = users.users.find(name);
     return it == users.users.end() ? nullptr : &it->second;
@@ -35,6 +44,14 @@ struct security_state {
   std::shared_ptr<const policy::role_permission> roles_of(std::string_view name) const {
     auto it = user_roles.find(name);
     return it == user_roles.end() ? nullptr : it->second;
+  }
+  std::shared_ptr<const policy::identity> shadow_identity_of(std::string_view name) const {
+    auto it = shadow_identities.find(name);
+    return it == shadow_identities.end() ? nullptr : it->second;
+  }
+  std::shared_ptr<const policy::role_permission> shadow_roles_of(std::string_view name) const {
+    auto it = shadow_user_roles.find(name);
+    return it == shadow_user_roles.end() ? nullptr : it->second;
   }
 };
 

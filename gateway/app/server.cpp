@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <random>
 #include <thread>
 #include <utility>
 
@@ -21,6 +22,7 @@
 #include "esgate/proxy/upstream_pool.hpp"
 #include "key_outage.hpp"
 #include "metrics_listener.hpp"
+#include "request_audit.hpp"
 #include "session.hpp"
 #include "tls.hpp"
 #include "worker.hpp"
@@ -323,14 +325,44 @@ worker::worker(shared_state& s, unsigned idx, unsigned threads)
       key_cache(s.settings.security.api_key.cache_max_keys, s.settings.security.api_key.cache_ttl,
                 std::chrono::seconds(2), s.settings.security.api_key.stale_if_error) {}
 
+// audit.* of esgate.yaml as the audit log's options.
+observability::audit_options audit_options_of(const config::audit& a) {
+  observability::audit_options o;
+  o.file = a.file;
+  o.queue_size = a.queue_size;
+  if (a.events_set) {
+    o.events = 0;
+    if (a.include.empty()) o.events = observability::all_audit_events;
+    for (const auto& n : a.include)
+      if (auto e = observability::parse_audit_event(n)) o.events |= observability::audit_bit(*e);
+    for (const auto& n : a.exclude)
+      if (auto e = observability::parse_audit_event(n)) o.events &= ~observability::audit_bit(*e);
+  }
+  return o;
+}
+
 int run_server(const config::settings& settings) {
   raise_open_files_limit(settings.limits.max_connections);
+  observability::configure_logging(settings.logging.level, settings.logging.format);
   shared_state shared(settings);
   {
     std::vector<std::string> labels;  // esgate_upstream_* {node}: the configured URLs (bounded)
     for (auto& node : settings.upstream.nodes)
       labels.push_back(node.scheme + "://" + node.host + ":" + std::to_string(node.port));
     observability::registry::global().set_node_labels(std::move(labels));
+  }
+  shared.request_id_salt = std::random_device{}();
+  try {
+    if (settings.audit.enabled)
+      shared.audit = std::make_unique<observability::audit_log>(audit_options_of(settings.audit));
+    if (settings.logging.access_log) {
+      shared.access_log = std::make_unique<observability::line_writer>(
+          settings.logging.access_log_file, 10000, [] { observability::record_access_log_drop(); });
+      shared.access_log_json = settings.logging.format == "json";
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
   }
 
   auto security = load_security_state(settings, 1);
@@ -429,8 +461,9 @@ int run_server(const config::settings& settings) {
         static_cast<std::int64_t>(st.st_size)};
   };
   auto stamps = [&] {
-    return std::pair{file_stamp(settings.security.roles_file),
-                     file_stamp(settings.security.users_file)};
+    return std::tuple{file_stamp(settings.security.roles_file),
+                      file_stamp(settings.security.users_file),
+                      file_stamp(settings.security.shadow_roles_file)};
   };
   auto last_stamps = stamps();
 
@@ -453,6 +486,11 @@ int run_server(const config::settings& settings) {
       for (auto& p : problems) spdlog::warn("reload rejected: {}", p);
       spdlog::warn("reload rejected; the previous users, roles and certificate stay in force");
       observability::local().reloads_failed.add();
+      if (shared.audit)
+        audit_policy_reload(*shared.audit, false,
+                            std::to_string(problems.size()) +
+                                " problem(s) in the users, roles, shadow roles or TLS files; the "
+                                "previous policy stays in force (see the gateway log)");
       return;
     }
     tls = next_tls;
@@ -462,6 +500,7 @@ int run_server(const config::settings& settings) {
         wp->server_tls = next_tls;
       });
     observability::local().reloads_ok.add();
+    if (shared.audit) audit_policy_reload(*shared.audit, true, {});
     spdlog::info("reload done (users: {})", next.state->users.users.size());
   };
 
@@ -506,6 +545,9 @@ int run_server(const config::settings& settings) {
   on_signal = [&](boost::system::error_code ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
+      // logrotate moved the logs away: write to new files at the configured paths.
+      if (shared.audit) shared.audit->writer().reopen();
+      if (shared.access_log) shared.access_log->reopen();
       reload();
       signals.async_wait(on_signal);
       return;

@@ -35,6 +35,7 @@
 #include "http_io.hpp"
 #include "metrics_listener.hpp"
 #include "offload.hpp"
+#include "request_audit.hpp"
 #include "request_body.hpp"
 #include "worker.hpp"
 
@@ -74,6 +75,12 @@ struct session_state {
   std::vector<asio::const_buffer> gather;
   // The body relay buffer, borrowed from the worker only while a request is forwarded.
   std::unique_ptr<char[]> relay_buffer;
+  // The request being handled, for the audit and access logs (set only when one of them is on).
+  const request_facts* facts = nullptr;
+  std::string log_opaque_id, log_method, log_path;  // what `facts` views
+  int status = 0;                                   // status answered to the client
+  std::uint64_t bytes_out = 0;                      // response body bytes sent
+  std::string_view node;  // the upstream node that answered (its URL as configured)
   char* buffer() {
     if (!relay_buffer) relay_buffer = w.buffers.take();
     return relay_buffer.get();
@@ -102,7 +109,8 @@ struct session_state {
 
 // One response of the current request (its method and endpoint family were set when its head was
 // read): this thread's cell, no shared write (observability/metrics.hpp).
-void count_status(const session_state& st, int status) {
+void count_status(session_state& st, int status) {
+  st.status = status;
   observability::record_request(st.req_method, st.req_family, status);
 }
 
@@ -112,6 +120,7 @@ asio::awaitable<error_code> write_gateway_response(session_state& st, Stream& st
                                                    unsigned version, bool keep_alive,
                                                    bool head = false) {
   count_status(st, r.status);
+  if (!head) st.bytes_out += r.body.size();
   // A drain that began while the request was in flight: the answer says so, and serve() stops
   // after it (draining never turns false again, so what the head says and what happens agree).
   if (st.w.shared.draining.load(std::memory_order_relaxed)) keep_alive = false;
@@ -206,6 +215,7 @@ asio::awaitable<relay_result> relay_body(session_state& st, In& in, beast::flat_
       if (ec) co_return relay_result{ec, true};
     }
     const bool last = no_body || p.is_done();
+    if constexpr (!isRequest) st.bytes_out += piece.size;
     const auto framed =
         frame_piece(st.chunk_line, head, buf, piece.size, chunked_out && !no_body, last);
     if (framed.count != 0) {
@@ -585,6 +595,7 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
                                       {status, std::string_view(reason.data(), reason.size()),
                                        version, keep, http::body_framing::of_length(whole.size())});
     count_status(st, static_cast<int>(status));
+    st.bytes_out = whole.size();
     std::array<asio::const_buffer, 2> parts{asio::buffer(st.response_head), asio::buffer(whole)};
     st.watch->arm(idle_timeout);
     if (co_await http_io::write_all(client, parts)) co_return attempt_result::client_gone;
@@ -609,6 +620,7 @@ asio::awaitable<attempt_result> forward_once(session_state& st, ClientStream& cl
           {status, std::string_view(reason.data(), reason.size()), version, fs.client_keep_alive,
            http::body_framing::of_length(parts->size())});
       count_status(st, static_cast<int>(status));
+      st.bytes_out = parts->size();
       auto& gather = st.gather;
       gather.clear();
       gather.push_back(asio::buffer(st.response_head));
@@ -724,6 +736,7 @@ asio::awaitable<bool> send_upstream(session_state& st, ClientStream& client, for
     }
     if (!conn->reused) shared.nodes.mark_up(*node);
     st.watch->upstream = &conn->lowest();
+    st.node = shared.nodes.node(*node).url;
     fs.node_failed = false;
     auto result = co_await std::visit(
         [&](auto& up) { return forward_once(st, client, *conn, up, fs, body); }, conn->stream);
@@ -934,6 +947,11 @@ asio::awaitable<bool> forward(session_state& st, ClientStream& client,
       if (reader.done()) {
         auto ins = inspect_body(d, fr.target, body_bytes, ctx);
         if (ins.k == inspection::kind::answer) {
+          if (ins.answer.status == 403 && shared.audit && st.facts) {
+            const auto indices = requested_indices(d, fr.target);
+            audit_access(*shared.audit, *st.facts, fr.who, false, d.action, indices,
+                         "a request body item is not authorized", 403);
+          }
           auto ec = co_await write_gateway_response(st, client, ins.answer, version,
                                                     fr.keep_alive && !ins.answer.close);
           co_return !ec && fr.keep_alive && !ins.answer.close;
@@ -1126,9 +1144,122 @@ observability::realm realm_of(const auth::credentials& c) {
   return observability::realm::none;
 }
 
+// The audit log's reason code for a failed authentication (stable, never a secret): the metrics'
+// result, or for an unparsable header what was wrong with it.
+std::string_view audit_reason(const auth::credentials& c, observability::auth_result r) {
+  using R = observability::auth_result;
+  if (const auto* bad = std::get_if<auth::invalid_credentials>(&c))
+    return auth::to_string(bad->code);
+  switch (r) {
+    case R::missing:
+      return "no_credentials";
+    case R::unknown_user:
+      return "unknown_user";
+    case R::bad_password:
+      return "bad_password";
+    case R::unknown_key:
+      return "unknown_api_key";
+    case R::bad_secret:
+      return "bad_api_key_secret";
+    case R::expired:
+      return "expired";
+    case R::invalidated:
+      return "invalidated";
+    case R::wrong_type:
+      return "wrong_api_key_type";
+    case R::owner_missing:
+      return "owner_missing";
+    case R::store_unavailable:
+      return "store_unavailable";
+    default:
+      return "not_settled";
+  }
+}
+
 std::string_view path_of(std::string_view target) {
   auto q = target.find('?');
   return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
+using steady = std::chrono::steady_clock;
+
+std::int64_t micros_since(steady::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - t).count();
+}
+
+// The gateway's own id of a request: per-process salt, thread, counter (no allocation).
+std::string_view make_request_id(worker& w, std::array<char, 40>& buf) {
+  const int n = std::snprintf(buf.data(), buf.size(), "%08x-%x-%llx",
+                              static_cast<unsigned>(w.shared.request_id_salt), w.index,
+                              static_cast<unsigned long long>(++w.request_counter));
+  return {buf.data(), n > 0 ? static_cast<std::size_t>(n) : 0};
+}
+
+// The access-log line of one request, written when handle_request returns (however it does).
+struct access_line {
+  access_line(session_state& s, const request_facts& f) : st(s), facts(f) {}
+  access_line(const access_line&) = delete;
+  access_line& operator=(const access_line&) = delete;
+  session_state& st;
+  const request_facts& facts;
+  observability::line_writer* log = nullptr;
+  steady::time_point start{};
+  std::int64_t authn_us = -1, authz_us = -1, upstream_us = -1;
+  std::uint64_t bytes_in = 0;
+  std::shared_ptr<const policy::identity> who;
+  ~access_line() {
+    if (log == nullptr) return;
+    observability::access_record r;
+    r.request_id = facts.request_id;
+    r.opaque_id = facts.opaque_id;
+    r.client_ip = facts.client_ip;
+    r.method = facts.method;
+    r.path = facts.path;
+    r.status = st.status;
+    r.bytes_in = bytes_in;
+    r.bytes_out = st.bytes_out;
+    r.authn_us = authn_us;
+    r.authz_us = authz_us;
+    r.upstream_us = upstream_us;
+    r.total_us = micros_since(start);
+    if (who) {
+      r.user = who->username;
+      r.realm = who->realm();
+      r.api_key_id = who->api_key_id;
+    }
+    r.node = st.node;
+    std::string line;
+    line.reserve(320);
+    observability::append_access_line(line, r, st.w.shared.access_log_json);
+    log->offer(std::move(line));
+  }
+};
+
+// Evaluates the shadow policy beside the live decision `live_allowed` (never enforced): counts
+// it and, when it differs, audits shadow_granted / shadow_denied.
+void run_shadow(session_state& st, const security_state& sec, const policy::identity& who,
+                const es::authz_request& ar, const es::authz_decision& d, bool live_allowed,
+                const es::request_target& t) {
+  auto& w = st.w;
+  const es::cluster_metadata* md = ar.metadata;
+  if (md == nullptr && w.metadata) md = w.metadata.get();  // the thread's last index list, if any
+  const auto verdict = shadow_allows(sec, who, ar, md);
+  if (!verdict) return;
+  observability::record_shadow_decision(*verdict);
+  if (*verdict == live_allowed || !w.shared.audit || st.facts == nullptr) return;
+  auto& log = *w.shared.audit;
+  const auto e = *verdict ? observability::audit_event::shadow_granted
+                          : observability::audit_event::shadow_denied;
+  if (!log.wants(e)) return;
+  auto r = base_record(e, *st.facts);
+  set_identity(r, who);
+  const auto indices = requested_indices(d, t);
+  r.action = d.action;
+  r.indices = indices;
+  r.decision = *verdict ? "allow" : "deny";
+  r.live_decision = live_allowed ? "allow" : "deny";
+  r.reason = "security.shadow_roles_file";
+  log.record(r);
 }
 
 // Handles one request whose header has been read. Returns whether the connection stays open.
@@ -1142,6 +1273,34 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
       std::string_view(req.method_string().data(), req.method_string().size()));
   st.req_family = observability::family::other;
   const unsigned version = req.version();
+  // Audit and access log: with both off this is the only cost on the request path.
+  auto* const audit = shared.audit.get();
+  request_facts facts;
+  std::array<char, 40> id_buf;
+  access_line access{st, facts};
+  st.status = 0;
+  st.bytes_out = 0;
+  st.node = {};
+  st.facts = nullptr;
+  if (audit != nullptr || shared.access_log != nullptr) {
+    facts.request_id = make_request_id(w, id_buf);
+    // Copied (into buffers that keep their capacity): the security API moves the parsed head
+    // into another parser, which frees what views into it would see.
+    const auto opaque = req["X-Opaque-Id"];
+    st.log_opaque_id.assign(opaque.data(), opaque.size());
+    st.log_method.assign(req.method_string().data(), req.method_string().size());
+    st.log_path = path_of(std::string_view(req.target().data(), req.target().size()));
+    facts.opaque_id = st.log_opaque_id;
+    facts.client_ip = st.client_ip;
+    facts.method = st.log_method;
+    facts.path = st.log_path;
+    st.facts = &facts;
+    if (shared.access_log) {
+      access.log = shared.access_log.get();
+      access.start = steady::now();
+      access.bytes_in = hp.content_length().value_or(0);
+    }
+  }
   bool keep_alive = req.keep_alive() && !shared.draining.load(std::memory_order_relaxed);
   // An answer given without reading the body leaves the connection out of sync: close it then.
   auto answer = [&](http::gateway_response r) -> asio::awaitable<bool> {
@@ -1152,6 +1311,7 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
   };
 
   if (auto problem = http::framing_problem(req.base(), version)) {
+    if (audit) audit_tampered(*audit, facts, *problem, 400);
     auto r = http::es_error(400, "illegal_argument_exception", *problem);
     r.close = true;
     co_return co_await answer(std::move(r));
@@ -1162,6 +1322,7 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
       std::string_view(req.method_string().data(), req.method_string().size()),
       std::string_view(req.target().data(), req.target().size()), version, req.base());
   if (head.problem) {
+    if (audit) audit_tampered(*audit, facts, head.problem->reason, head.problem->status);
     auto r =
         http::es_error(head.problem->status, "illegal_argument_exception", head.problem->reason);
     if (head.problem->status == 405)
@@ -1173,6 +1334,7 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
   std::string_view target = req.target();
   if (!head.origin_form.empty()) target = head.origin_form;
   if (target.empty() || target.front() != '/') {
+    if (audit) audit_tampered(*audit, facts, "request target must start with [/]", 400);
     auto r =
         http::es_error(400, "illegal_argument_exception", "request target must start with [/]");
     r.close = true;
@@ -1195,19 +1357,36 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
   const auto authorization = req[bhttp::field::authorization];
   st.credentials.update(std::string_view(authorization.data(), authorization.size()),
                         shared.digester);
+  steady::time_point phase{};
+  if (access.log) phase = steady::now();
   auto outcome = authenticate_now(w, st.credentials, target);
   // (Not a ?: around co_await: g++ 12 destroys such temporaries twice.)
   if (!outcome) outcome = co_await authenticate(w, st.credentials, target);
+  if (access.log) access.authn_us = micros_since(phase);
   observability::record_authentication(realm_of(st.credentials.creds()), outcome->result);
-  if (!outcome->who) co_return co_await answer(std::move(outcome->rejection));
+  if (!outcome->who) {
+    if (audit)
+      audit_authentication_failure(*audit, facts, st.credentials.creds(),
+                                   audit_reason(st.credentials.creds(), outcome->result),
+                                   outcome->rejection.status);
+    co_return co_await answer(std::move(outcome->rejection));
+  }
   const policy::identity& who = *outcome->who;
+  if (access.log) access.who = outcome->who;
+  if (audit) audit_authentication_success(*audit, facts, who);
 
   if (path == "/_esgate/metrics") {
-    const bool may = who.effective.has_cluster_privilege("monitor");
+    static constexpr std::string_view metrics_action = "cluster:monitor/esgate/metrics";
+    const bool allowed = who.effective.has_cluster_privilege("monitor");
     observability::record_authorization(
         observability::action_class::served,
-        may ? observability::authz_result::allowed : observability::authz_result::denied);
-    if (!may)
+        allowed ? observability::authz_result::allowed : observability::authz_result::denied);
+    if (audit)
+      audit_access(*audit, facts, who, allowed, metrics_action, {},
+                   allowed ? std::string_view("cluster privilege [monitor]")
+                           : std::string_view("needs cluster privilege [monitor,manage,all]"),
+                   allowed ? 200 : 403);
+    if (!allowed)
       co_return co_await answer(http::forbidden(
           "action [cluster:monitor/esgate/metrics] is unauthorized for " + who.subject() +
           ", this action is granted by the cluster privileges [monitor,manage,all]"));
@@ -1216,6 +1395,7 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
 
   auto parsed = es::parse_request_target(target);
   if (!parsed) {
+    if (audit) audit_tampered(*audit, facts, parsed.error().reason, 400);
     co_return co_await answer(
         http::es_error(400, "illegal_argument_exception", parsed.error().reason));
   }
@@ -1229,10 +1409,18 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
     observability::record_authorization(observability::action_class::served,
                                         r.status == 403 ? observability::authz_result::denied
                                                         : observability::authz_result::allowed);
+    if (audit) {
+      const bool denied = r.status == 403;
+      audit_access(*audit, facts, who, !denied, security_api_action(method, t.segments), {},
+                   denied ? std::string_view("the security API refused it") : std::string_view(),
+                   r.status);
+      audit_key_change(*audit, facts, who, method, t.segments, r);
+    }
     auto ec = co_await write_gateway_response(st, stream, r, version, keep_alive && !r.close);
     co_return !ec && keep_alive && !r.close;
   }
 
+  if (access.log) phase = steady::now();
   es::authz_request ar{method, t, who, std::chrono::system_clock::now(), nullptr};
   auto d = es::authorize(ar);
   std::shared_ptr<const es::cluster_metadata> md;
@@ -1246,6 +1434,7 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
     ar.metadata = md.get();
     d = es::authorize(ar);
   }
+  if (access.log) access.authz_us = micros_since(phase);
   using K = es::authz_decision::kind;
   {
     const auto cls = d.ep ? static_cast<observability::action_class>(d.ep->kind)
@@ -1255,6 +1444,18 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
     if (d.k == K::allow) res = d.empty_result ? R::empty : R::allowed;
     if (d.k == K::deny) res = R::denied;
     observability::record_authorization(cls, res);
+  }
+  if (d.k == K::allow || d.k == K::deny) {
+    const bool allowed = d.k == K::allow;
+    // The shadow policy: evaluated and counted, never enforced (security.shadow_roles_file).
+    if (const auto& sec = w.security; sec->has_shadow) run_shadow(st, *sec, who, ar, d, allowed, t);
+    if (audit && audit->wants(allowed ? observability::audit_event::access_granted
+                                      : observability::audit_event::access_denied)) {
+      const auto indices = requested_indices(d, t);
+      std::string_view why;  // (no ?: on temporaries in a coroutine, g++ 12)
+      if (!allowed) why = d.reason;
+      audit_access(*audit, facts, who, allowed, d.action, indices, why, allowed ? 0 : 403);
+    }
   }
   switch (d.k) {
     case K::allow:
@@ -1284,7 +1485,9 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
     http::add_standard_headers(r);
     co_return co_await answer(std::move(r));
   }
+  if (access.log) phase = steady::now();
   const bool keep = co_await forward(st, stream, buffer, hp, {d, t, who, keep_alive});
+  if (access.log) access.upstream_us = micros_since(phase);
   st.return_buffer();  // an idle connection holds no relay buffer
   st.release_body_buffers();
   co_return keep;
@@ -1350,6 +1553,15 @@ asio::awaitable<void> serve(session_state& st, Stream& stream) {
       else
         r = http::es_error(400, "illegal_argument_exception",
                            std::string("malformed HTTP request: ") + ec.message());
+      // A head the gateway cannot read (bare CR/LF, NUL, obs-fold, bad syntax): the shape of
+      // request smuggling, audited as ES's tampered_request.
+      if (auto* audit = w.shared.audit.get(); audit && r.status == 400) {
+        request_facts facts;
+        facts.client_ip = st.client_ip;
+        std::string why = "malformed HTTP request: " + ec.message();
+        if (scan.problem()) why = *scan.problem();
+        audit_tampered(*audit, facts, why, 400);
+      }
       co_await write_gateway_response(st, stream, r, 11, false);
       break;
     }

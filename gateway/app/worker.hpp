@@ -24,6 +24,7 @@
 #include "esgate/keystore/key_cache.hpp"
 #include "esgate/keystore/key_store.hpp"
 #include "esgate/keystore/redis_client.hpp"
+#include "esgate/observability/audit.hpp"
 #include "esgate/observability/metrics.hpp"
 #include "esgate/proxy/node_admission.hpp"
 #include "esgate/proxy/nodes.hpp"
@@ -59,6 +60,12 @@ struct shared_state {
   std::function<void(std::string)> broadcast_forget;
   // Metrics: no member here. Each thread counts into its own observability::thread_metrics
   // block (observability::local()), summed at scrape time.
+  // audit.enabled: the audit log, null when off (the request path tests this pointer only).
+  std::unique_ptr<observability::audit_log> audit;
+  // logging.access_log: one line per request, null when off.
+  std::unique_ptr<observability::line_writer> access_log;
+  bool access_log_json = false;
+  std::uint64_t request_id_salt = 0;  // random per process: request ids differ across restarts
 };
 
 // A verified Basic login remembered as a keyed digest of user:password, so repeated requests skip
@@ -201,6 +208,7 @@ struct worker {
   proxy::upstream_pool pool;
   proxy::node_admission admission;  // this thread's share of the per-node request limits
   std::uint64_t rr_cursor;
+  std::uint64_t request_counter = 0;  // this thread's part of the gateway's request ids
   basic_auth_cache basic_cache;
   relay_buffers buffers;
   body_buffers bodies;

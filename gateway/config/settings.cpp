@@ -121,6 +121,8 @@ class settings_parser {
                               {"security", [&](const entry& e) { security_section(e); }},
                               {"limits", [&](const entry& e) { limits_section(e); }},
                               {"metrics", [&](const entry& e) { metrics_section(e); }},
+                              {"logging", [&](const entry& e) { logging_section(e); }},
+                              {"audit", [&](const entry& e) { audit_section(e); }},
                           });
     if (out_.upstream.nodes.empty() && !nodes_seen_)
       out_.upstream.nodes.push_back({"http", "127.0.0.1", 9200, "http://127.0.0.1:9200"});
@@ -599,7 +601,115 @@ class settings_parser {
                                else
                                  users_file_broken_ = true;
                              }},
+                            {"shadow_roles_file",
+                             [&](const entry& v) {
+                               if (auto p = path_value(v, true))
+                                 out_.security.shadow_roles_file = *p;
+                             }},
                             {"api_key", [&](const entry& v) { security_api_key(v); }},
+                        });
+  }
+
+  void logging_section(const entry& e) {
+    auto& l = out_.logging;
+    check_.visit_map(
+        e,
+        {
+            {"level",
+             [&](const entry& v) {
+               auto s = check_.string(v);
+               if (!s) return;
+               const std::string lv = lower(*s);
+               for (const char* ok : {"trace", "debug", "info", "warn", "error", "critical", "off"})
+                 if (lv == ok) {
+                   l.level = lv;
+                   return;
+                 }
+               check_.error(v, "expected trace, debug, info, warn, error, critical or off, got " +
+                                   quote(*s));
+             }},
+            {"format",
+             [&](const entry& v) {
+               auto s = check_.string(v);
+               if (!s) return;
+               if (*s == "text" || *s == "json")
+                 l.format = *s;
+               else
+                 check_.error(v, "expected text or json, got " + quote(*s));
+             }},
+            {"access_log",
+             [&](const entry& v) {
+               // true | false | a file path ("-" = stderr)
+               if (v.value.IsScalar()) {
+                 const std::string t = lower(v.value.Scalar());
+                 if (t == "true" || t == "false") {
+                   l.access_log = t == "true";
+                   return;
+                 }
+               }
+               auto s = check_.string(v);
+               if (!s) return;
+               l.access_log = true;
+               if (*s == "-") return;
+               if (auto p = path_value(v, false)) l.access_log_file = *p;
+             }},
+        });
+  }
+
+  std::optional<std::vector<std::string>> event_names(const entry& e) {
+    auto items = check_.sequence(e);
+    if (!items) return std::nullopt;
+    std::vector<std::string> names;
+    for (const auto& item : *items) {
+      auto s = check_.string(item);
+      if (!s) continue;
+      bool known = false;
+      for (const char* n : audit_event_names) known = known || *s == n;
+      if (!known) {
+        std::string all;
+        for (const char* n : audit_event_names) all += (all.empty() ? "" : ", ") + std::string(n);
+        check_.error(item, "unknown audit event " + quote(*s) + ", expected one of: " + all);
+        continue;
+      }
+      names.push_back(*s);
+    }
+    return names;
+  }
+
+  void audit_section(const entry& e) {
+    auto& a = out_.audit;
+    check_.visit_map(e, {
+                            {"enabled",
+                             [&](const entry& v) {
+                               if (auto b = check_.boolean(v)) a.enabled = *b;
+                             }},
+                            {"file",
+                             [&](const entry& v) {
+                               auto s = check_.string(v);
+                               if (!s || *s == "-") return;
+                               if (auto p = path_value(v, false)) a.file = *p;
+                             }},
+                            {"events",
+                             [&](const entry& v) {
+                               check_.visit_map(v, {
+                                                       {"include",
+                                                        [&](const entry& x) {
+                                                          a.events_set = true;
+                                                          if (auto n = event_names(x))
+                                                            a.include = *n;
+                                                        }},
+                                                       {"exclude",
+                                                        [&](const entry& x) {
+                                                          a.events_set = true;
+                                                          if (auto n = event_names(x))
+                                                            a.exclude = *n;
+                                                        }},
+                                                   });
+                             }},
+                            {"queue_size",
+                             [&](const entry& v) {
+                               if (auto n = check_.integer(v, 1, 10'000'000)) a.queue_size = *n;
+                             }},
                         });
   }
 

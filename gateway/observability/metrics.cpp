@@ -223,6 +223,9 @@ void add_into(thread_metrics& to, const thread_metrics& from) {
                       {&to.reloads_ok, &from.reloads_ok},
                       {&to.reloads_failed, &from.reloads_failed},
                       {&to.audit_dropped, &from.audit_dropped},
+                      {&to.access_log_dropped, &from.access_log_dropped},
+                      {&to.shadow_granted, &from.shadow_granted},
+                      {&to.shadow_denied, &from.shadow_denied},
                       {&to.password_checks, &from.password_checks},
                       {&to.key_store_outages, &from.key_store_outages},
                       {&to.key_revalidations_ok, &from.key_revalidations_ok},
@@ -415,6 +418,16 @@ std::vector<MetricFamily> summed_collectable::Collect() const {
   out.push_back(counter("esgate_audit_events_dropped_total",
                         "Audit events dropped because the audit queue was full",
                         t.audit_dropped.get()));
+  out.push_back(counter("esgate_access_log_lines_dropped_total",
+                        "Access log lines dropped because the access log's queue was full",
+                        t.access_log_dropped.get()));
+  auto shadow = make_family("esgate_shadow_decisions_total",
+                            "Decisions of the shadow policy (security.shadow_roles_file), never "
+                            "enforced",
+                            MetricType::Counter);
+  add_sample(shadow, {{"result", "granted"}}, static_cast<double>(t.shadow_granted.get()));
+  add_sample(shadow, {{"result", "denied"}}, static_cast<double>(t.shadow_denied.get()));
+  out.push_back(std::move(shadow));
   out.push_back(counter("esgate_password_checks_total",
                         "bcrypt verifications run (Basic passwords not found in the cache)",
                         t.password_checks.get()));

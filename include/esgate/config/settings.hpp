@@ -23,10 +23,19 @@
 // security.api_key.cache_ttl       5m
 // security.api_key.cache_max_keys  100000
 // security.api_key.stale_if_error  5m (0 = fail closed: API keys get 503 as soon as Redis is lost)
+// security.shadow_roles_file       absent = no shadow policy (a second roles.yml evaluated on live
+//                                  traffic, counted and audited, never enforced)
 // limits.*                         see struct limits below
 // metrics.listen                   absent = none; "127.0.0.1:9244": a plain-HTTP listener without
 //                                  authentication serving GET /metrics and /_esgate/metrics
 //                                  (keep it on loopback or a private network)
+// logging.level                    info (ESGATE_LOG_LEVEL, when set, wins)
+// logging.format                   text (| json: one JSON object per line)
+// logging.access_log               false (true = stderr, or a file path)
+// audit.enabled                    false
+// audit.file                       absent or "-" = stderr
+// audit.events.include / exclude   all but access_granted, shadow_granted
+// audit.queue_size                 10000
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -115,6 +124,8 @@ struct security {
   // file could not be parsed or whose key was invalid: the file is then unknown.
   std::string roles_file;
   std::string users_file;
+  // Absolute path of the shadow roles file, empty = none (README "Shadow policy").
+  std::string shadow_roles_file;
   config::api_key api_key;  // qualified: g++ rejects a member that "changes meaning" of its type
 };
 
@@ -144,6 +155,29 @@ struct metrics {
   std::optional<metrics_listen> listen;
 };
 
+struct logging {
+  std::string level;            // empty = ESGATE_LOG_LEVEL or info
+  std::string format = "text";  // "text" | "json"
+  bool access_log = false;
+  std::string access_log_file;  // empty = stderr (when access_log)
+};
+
+struct audit {
+  bool enabled = false;
+  std::string file;  // absolute path, empty = stderr
+  // Event names (validated). include empty = every event; exclude is applied after it. When
+  // neither is set, the default is every event except access_granted and shadow_granted.
+  std::vector<std::string> include, exclude;
+  bool events_set = false;  // include or exclude was given
+  std::size_t queue_size = 10000;
+};
+
+// The audit event names audit.events.* accept (observability/audit.hpp has the same list).
+inline constexpr const char* audit_event_names[] = {
+    "authentication_success", "authentication_failed",   "access_granted",
+    "access_denied",          "anonymous_access_denied", "tampered_request",
+    "security_config_change", "shadow_granted",          "shadow_denied"};
+
 struct settings {
   std::string config_file;  // absolute path of the file these came from
   std::string config_dir;   // its folder; relative paths are resolved against it
@@ -154,6 +188,8 @@ struct settings {
   config::security security;
   config::limits limits;
   config::metrics metrics;
+  config::logging logging;
+  config::audit audit;
 };
 
 // One problem found while loading: "FILE:LINE:COL: message" when printed (1-based).

@@ -143,6 +143,8 @@ struct thread_metrics {
   cell tls_handshakes_ok, tls_handshakes_failed;
   cell reloads_ok, reloads_failed;
   cell audit_dropped;
+  cell access_log_dropped;
+  cell shadow_granted, shadow_denied;  // security.shadow_roles_file decisions (never enforced)
   cell password_checks;
   cell key_store_outages;
   cell key_revalidations_ok, key_revalidations_failed;
@@ -214,5 +216,13 @@ inline void record_upstream_latency(std::size_t n, std::chrono::steady_clock::du
 }
 // Counts `esgate_audit_events_dropped_total`: any thread may call it (its own block).
 inline void record_audit_drop(std::uint64_t n = 1) noexcept { local().audit_dropped.add(n); }
+// Counts `esgate_access_log_lines_dropped_total` (the access log's queue was full).
+inline void record_access_log_drop(std::uint64_t n = 1) noexcept {
+  local().access_log_dropped.add(n);
+}
+// Counts `esgate_shadow_decisions_total{result}`.
+inline void record_shadow_decision(bool granted) noexcept {
+  (granted ? local().shadow_granted : local().shadow_denied).add();
+}
 
 }  // namespace esgate::observability

@@ -83,6 +83,15 @@ TEST_CASE("config/esgate.example-full.yaml loads and states the defaults", "[con
   CHECK(a.limits.idle_timeout == b.limits.idle_timeout);
   CHECK(a.limits.max_connections == b.limits.max_connections);
   CHECK(a.limits.shutdown_grace == b.limits.shutdown_grace);
+  CHECK(a.security.shadow_roles_file == b.security.shadow_roles_file);
+  CHECK(a.logging.level == "info");
+  CHECK(b.logging.level.empty());  // ESGATE_LOG_LEVEL or info
+  CHECK(a.logging.format == b.logging.format);
+  CHECK(a.logging.access_log == b.logging.access_log);
+  CHECK(a.audit.enabled == b.audit.enabled);
+  CHECK(a.audit.file == b.audit.file);
+  CHECK(a.audit.events_set == b.audit.events_set);
+  CHECK(a.audit.queue_size == b.audit.queue_size);
 }
 
 TEST_CASE("the commented-out parts of the full example are valid too", "[config][examples]") {
