@@ -23,7 +23,9 @@
 # Environment: ESGATE_BIN (default <repo>/build/bin/esgate), N (requests per scenario, default 2000;
 #   bulk_100 and unknown_key run N/5), TOP (functions listed per scenario, default 15), OUT (also
 #   write the Markdown report there), DUMPS (a folder to keep the callgrind dumps in, one per
-#   scenario, for `callgrind_annotate --tree=caller` or kcachegrind).
+#   scenario, for `callgrind_annotate --tree=caller` or kcachegrind), EXTRA_YAML (appended to the
+#   gateway's esgate.yaml, `@WORK@` replaced by the run's folder; e.g. the audit log on, see
+#   bench/README.md).
 # Exit status: 0, or 3 when a scenario costs more than 1% over its baseline.
 set -euo pipefail
 
@@ -111,6 +113,7 @@ upstream: {nodes: ["http://127.0.0.1:$stub_port"]}
 redis: {url: "redis://127.0.0.1:$redis_port/0"}
 security: {users_file: users.yml, roles_file: roles.yml}
 EOF
+if [ -n "${EXTRA_YAML:-}" ]; then printf '%s\n' "${EXTRA_YAML//@WORK@/$work}" >>"$work/esgate.yaml"; fi
 
 log "starting esgate under callgrind on :$esgate_port"
 valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" --dump-instr=no \
@@ -151,7 +154,7 @@ report="$work/report.md"
 {
   echo "## Run: instructions per request (callgrind), $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
-  echo "- Commit: \`$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)\`$(git -C "$root" diff --quiet 2>/dev/null || echo ' (uncommitted changes)'); binary \`$ESGATE_BIN\`; command: \`N=$N bench/instructions.sh\`"
+  echo "- Commit: \`$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)\`$(git -C "$root" diff --quiet 2>/dev/null || echo ' (uncommitted changes)'); binary \`$ESGATE_BIN\`; command: \`${EXTRA_YAML:+EXTRA_YAML='$EXTRA_YAML' }N=$N bench/instructions.sh\`"
   echo "- $(valgrind --version), esgate \`threads: 1\`, stub nginx \`return 200\`, real redis-server; one keep-alive connection, requests one after another."
   echo
 } >"$report"
