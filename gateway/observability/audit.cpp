@@ -105,6 +105,20 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
   std::size_t i = 0;
   while (i < s.size()) {
+    // Runs of printable ASCII other than `"` and `\` (nearly every byte of a path, a name or an
+    // id) are appended at once: byte by byte, the escaping was a third of an audited request's
+    // instructions (bench/instructions.sh).
+    std::size_t run = i;
+    while (run < s.size()) {
+      const auto b = static_cast<unsigned char>(s[run]);
+      if (b < 0x20 || b >= 0x7F || b == '"' || b == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      continue;
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       const std::size_t n = utf8_sequence(s, i);

@@ -34,7 +34,7 @@
 // logging.access_log               false (true = stderr, or a file path)
 // audit.enabled                    false
 // audit.file                       absent or "-" = stderr
-// audit.events.include / exclude   all but access_granted, shadow_granted
+// audit.events.include / exclude   all but authentication_success, access_granted, shadow_granted
 // audit.queue_size                 10000
 #include <chrono>
 #include <cstdint>
@@ -166,7 +166,8 @@ struct audit {
   bool enabled = false;
   std::string file;  // absolute path, empty = stderr
   // Event names (validated). include empty = every event; exclude is applied after it. When
-  // neither is set, the default is every event except access_granted and shadow_granted.
+  // neither is set, the default is every event except authentication_success, access_granted
+  // and shadow_granted.
   std::vector<std::string> include, exclude;
   bool events_set = false;  // include or exclude was given
   std::size_t queue_size = 10000;
