@@ -26,17 +26,17 @@ enum state { CONNECTING, HANDSHAKE, WRITING, READING };
 
 struct conn {
   int fd;
-  SSL *ssl;
+  SSL* ssl;
   enum state st;
   size_t sent;
   char head[16];
   size_t head_len;
 };
 
-static SSL_CTX *ctx;
+static SSL_CTX* ctx;
 static struct sockaddr_in addr;
 static int ep;
-static const char *request;
+static const char* request;
 static size_t request_len;
 static long handshakes, errors, resumed, not_200;
 static char cipher[64] = "-", group[32] = "-";
@@ -47,7 +47,7 @@ static double now(void) {
   return t.tv_sec + t.tv_nsec / 1e9;
 }
 
-static void watch(struct conn *c, unsigned events, int op) {
+static void watch(struct conn* c, unsigned events, int op) {
   struct epoll_event ev = {.events = events, .data.ptr = c};
   if (epoll_ctl(ep, op, c->fd, &ev) != 0) {
     perror("epoll_ctl");
@@ -55,7 +55,7 @@ static void watch(struct conn *c, unsigned events, int op) {
   }
 }
 
-static void start(struct conn *c) {
+static void start(struct conn* c) {
   c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   if (c->fd < 0) {
     perror("socket");
@@ -69,14 +69,14 @@ static void start(struct conn *c) {
   c->st = CONNECTING;
   c->sent = 0;
   c->head_len = 0;
-  if (connect(c->fd, (struct sockaddr *)&addr, sizeof addr) != 0 && errno != EINPROGRESS) {
+  if (connect(c->fd, (struct sockaddr*)&addr, sizeof addr) != 0 && errno != EINPROGRESS) {
     perror("connect");
     exit(1);
   }
   watch(c, EPOLLOUT, EPOLL_CTL_ADD);
 }
 
-static void finish(struct conn *c, int ok) {
+static void finish(struct conn* c, int ok) {
   if (ok) {
     handshakes++;
     if (c->head_len < 12 || memcmp(c->head, "HTTP/1.1 200", 12) != 0) not_200++;
@@ -89,15 +89,20 @@ static void finish(struct conn *c, int ok) {
 }
 
 // Wait for what OpenSSL wants; false on a real error.
-static int want(struct conn *c, int r) {
+static int want(struct conn* c, int r) {
   switch (SSL_get_error(c->ssl, r)) {
-    case SSL_ERROR_WANT_READ: watch(c, EPOLLIN, EPOLL_CTL_MOD); return 1;
-    case SSL_ERROR_WANT_WRITE: watch(c, EPOLLOUT, EPOLL_CTL_MOD); return 1;
-    default: return 0;
+    case SSL_ERROR_WANT_READ:
+      watch(c, EPOLLIN, EPOLL_CTL_MOD);
+      return 1;
+    case SSL_ERROR_WANT_WRITE:
+      watch(c, EPOLLOUT, EPOLL_CTL_MOD);
+      return 1;
+    default:
+      return 0;
   }
 }
 
-static void step(struct conn *c) {
+static void step(struct conn* c) {
   for (;;) {
     switch (c->st) {
       case CONNECTING: {
@@ -122,7 +127,7 @@ static void step(struct conn *c) {
         if (cipher[0] == '-') {
           snprintf(cipher, sizeof cipher, "%s", SSL_get_cipher_name(c->ssl));
           int nid = SSL_get_negotiated_group(c->ssl);
-          const char *g = nid ? OBJ_nid2sn(nid) : NULL;
+          const char* g = nid ? OBJ_nid2sn(nid) : NULL;
           snprintf(group, sizeof group, "%s", g ? g : "-");
         }
         c->st = WRITING;
@@ -164,7 +169,7 @@ static void step(struct conn *c) {
   }
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc < 6) {
     fprintf(stderr, "usage: %s HOST PORT SECONDS CONNS REQUEST_FILE [MIN_TLS]\n", argv[0]);
     return 2;
@@ -174,7 +179,7 @@ int main(int argc, char **argv) {
   if (inet_pton(AF_INET, argv[1], &addr.sin_addr) != 1) return 2;
   double seconds = atof(argv[3]);
   int conns = atoi(argv[4]);
-  FILE *f = fopen(argv[5], "rb");
+  FILE* f = fopen(argv[5], "rb");
   if (!f) {
     perror(argv[5]);
     return 2;
@@ -187,10 +192,10 @@ int main(int argc, char **argv) {
   ctx = SSL_CTX_new(TLS_client_method());
   SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_min_proto_version(ctx, argc > 6 && strcmp(argv[6], "1.2") == 0 ? TLS1_2_VERSION
-                                                                             : TLS1_3_VERSION);
+  SSL_CTX_set_min_proto_version(
+      ctx, argc > 6 && strcmp(argv[6], "1.2") == 0 ? TLS1_2_VERSION : TLS1_3_VERSION);
   ep = epoll_create1(0);
-  struct conn *cs = calloc((size_t)conns, sizeof *cs);
+  struct conn* cs = calloc((size_t)conns, sizeof *cs);
   for (int i = 0; i < conns; i++) start(&cs[i]);
 
   double t0 = now(), end = t0 + seconds;
@@ -200,7 +205,8 @@ int main(int argc, char **argv) {
     for (int i = 0; i < n; i++) step(evs[i].data.ptr);
   }
   double t1 = now();
-  printf("BENCH handshakes=%ld errors=%ld resumed=%ld not_200=%ld seconds=%.3f cipher=%s group=%s\n",
-         handshakes, errors, resumed, not_200, t1 - t0, cipher, group);
+  printf(
+      "BENCH handshakes=%ld errors=%ld resumed=%ld not_200=%ld seconds=%.3f cipher=%s group=%s\n",
+      handshakes, errors, resumed, not_200, t1 - t0, cipher, group);
   return 0;
 }
