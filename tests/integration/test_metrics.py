@@ -285,3 +285,42 @@ def test_every_family_is_documented_and_on_the_dashboard_only_real_ones(gw):
         for t in panel["targets"]:
             used |= {re.sub(r"_(bucket|sum|count)$", "", n) for n in re.findall(r"esgate_[a-z_]+", t["expr"])}
     assert used and used <= families, used - families
+
+
+def test_a_streamed_bulk_counts_its_items_once(make_gateway):
+    """A bulk above limits.body_lookahead is filtered as it streams; its items are counted once the
+    request is done, also when the answer is rebuilt for `filter_path` (it used to be counted by each
+    of the two rewrite paths it went through)."""
+    from stub_es import StubES
+    stub = StubES()
+    stub.es.create_index("logs-a")
+    users = dict(DEFAULT_USERS)
+    users["writer"] = ("writer-password-89ab", ["logs-writer"])
+    port = free_port()
+    g = make_gateway(upstreams=[stub], users=users, roles=dict(DEFAULT_ROLES),
+                     config={"threads": 1, "metrics": {"listen": f"127.0.0.1:{port}"},
+                             "limits": {"body_lookahead": "2mb"}})
+    g.metrics_port = port
+    try:
+        m = marker()
+        lines = []
+        for i in range(25000):  # ~2.6 MB: over the look-ahead
+            index = "books" if i in (7, 24000) else "logs-a"
+            lines.append(json.dumps({"create": {"_index": index, "_id": f"{m}-{i}"}}))
+            lines.append(json.dumps({"n": i, "pad": "x" * 40}))
+        body = ("\n".join(lines) + "\n").encode()
+        assert len(body) > 2 * 1024 * 1024
+        before = scrape(g)
+        # Without gzip the gateway first tries to splice the answer as parts, then rebuilds it for
+        # the filter_path: the two paths the count used to be taken on.
+        r = g.post("/_bulk?filter_path=errors,items.*.status", user="writer", data=body,
+                   headers={"Content-Type": "application/x-ndjson", "Accept-Encoding": "identity"})
+        assert r.status_code == 200, r.text[:300]
+        statuses = [next(iter(i.values()))["status"] for i in r.json()["items"]]
+        assert len(statuses) == 25000 and statuses[7] == 403 and statuses[24000] == 403
+        assert [q for q in stub.requests if q.path == "/_bulk"], "the allowed items reached the stub"
+        d = delta(before, scrape(g))
+        assert value(d, "esgate_body_items_total", api="bulk", result="allowed") == 24998
+        assert value(d, "esgate_body_items_total", api="bulk", result="denied") == 2
+    finally:
+        stub.close()
