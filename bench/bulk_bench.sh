@@ -30,6 +30,7 @@
 #   PERF_ARGS     options for perf record (default -g; e.g. "--call-graph dwarf" for callers
 #                 through code built without frame pointers)
 #   OUT           also write the Markdown section to this file
+#   SUMMARY_OUT   also write the medians as key=value lines to this file (for bench/run_all.sh)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -45,6 +46,7 @@ RESPONSE=${RESPONSE:-items}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 OUT=${OUT:-}
+SUMMARY_OUT=${SUMMARY_OUT:-}
 PERF_OUT=${PERF_OUT:-}
 PERF_ARGS=${PERF_ARGS:--g}
 
@@ -626,4 +628,16 @@ EOF
 }
 
 report | { if [ -n "$OUT" ]; then tee "$OUT"; else cat; fi; }
+if [ -n "$SUMMARY_OUT" ]; then
+  {
+    echo "errors_total=$errors_total"
+    for t in "${targets[@]}"; do
+      for c in "${cols[@]}"; do echo "$t.$c=${m[$t,$c]}"; done
+    done
+    for b in nginx_buf nginx_stream; do
+      echo "mb_ratio_$b=$(ratio "${m[esgate,mb]}" "${m[$b,mb]}")"
+      echo "cpu_ratio_$b=$(ratio "${m[esgate,cpu]}" "${m[$b,cpu]}")"
+    done
+  } >"$SUMMARY_OUT"
+fi
 [ "$errors_total" = 0 ] || log "warning: $errors_total errors (socket or non-2xx) during measurement; see the per-run table"

@@ -23,6 +23,7 @@
 #   OUT           also write the Markdown section to this file
 #   PERF_OUT      after the measurement, also record `perf record $PERF_ARGS` of esgate under the
 #                 keep-alive load (DURATION seconds) into this file (PERF_ARGS default: -g)
+#   SUMMARY_OUT   also write the medians as key=value lines to this file (for bench/run_all.sh)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,6 +37,7 @@ CONNS_HS=${CONNS_HS:-16}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 OUT=${OUT:-}
+SUMMARY_OUT=${SUMMARY_OUT:-}
 PERF_OUT=${PERF_OUT:-}
 PERF_ARGS=${PERF_ARGS:--g}
 
@@ -386,4 +388,16 @@ EOF
 }
 
 report | { if [ -n "$OUT" ]; then tee "$OUT"; else cat; fi; }
+if [ -n "$SUMMARY_OUT" ]; then
+  {
+    echo "errors_total=$errors_total"
+    for k in "${kinds[@]}"; do
+      for t in "${targets[@]}"; do echo "$k.$t.rate=${m[$k,$t,rate]}"; echo "$k.$t.cpu=${m[$k,$t,cpu]}"; done
+    done
+    for b in nginx haproxy; do
+      echo "keepalive_cpu_ratio_$b=$(ratio "${m[keepalive,esgate,cpu]}" "${m[keepalive,$b,cpu]}")"
+      echo "handshake_cpu_ratio_$b=$(ratio "${m[handshake,esgate,cpu]}" "${m[handshake,$b,cpu]}")"
+    done
+  } >"$SUMMARY_OUT"
+fi
 [ "$errors_total" = 0 ] || log "warning: $errors_total errors during measurement; see the per-run table"
