@@ -137,6 +137,11 @@ commit_desc() {
     echo unknown
   fi
 }
+# scripts_desc ROOT SRC: "; bench scripts at `<commit>`" when the scripts' tree is not the binary's.
+scripts_desc() {
+  [ "$(cd "$1" && pwd -P)" = "$(cd "$2" 2>/dev/null && pwd -P)" ] && return 0
+  echo "; bench scripts at $(ESGATE_COMMIT="" commit_desc "$1")"
+}
 # vmstat_brief: the output of `vmstat 1 3` on stdin -> "run queue R, idle I%, steal S%".
 vmstat_brief() {
   awk 'NR > 3 && $1 ~ /^[0-9]+$/ { n++; r += $1; id += $15; st += $17 }

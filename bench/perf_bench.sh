@@ -565,7 +565,7 @@ report() {
 ## Plain HTTP: esgate vs nginx vs HAProxy vs direct, issue 12 ($(date -u '+%Y-%m-%d %H:%M UTC'))
 
 - Machine: $(machine_desc); nginx $(nginx -v 2>&1 | sed 's/.*\///'), HAProxy $(haproxy -v | head -1 | awk '{print $3}')
-- Commit: $(commit_desc "$ESGATE_SRC"); binary \`$ESGATE_BIN\`, $esgate_threads thread(s) in the process
+- Commit: $(commit_desc "$ESGATE_SRC"); binary \`$ESGATE_BIN\`, $esgate_threads thread(s) in the process$(scripts_desc "$root" "$ESGATE_SRC")
 - Command: \`$cmd\` (measurement ${wall}s)
 - Load average before: $load_before ($(vmstat_brief <<<"$vmstat_before") over \`vmstat 1 3\`); after: $load_after
 - During the run (\`vmstat 1\`): $(vmstat_summary "$work/vmstat.log")
