@@ -26,7 +26,7 @@ for s in $SCRIPTS; do
 done
 
 cmd=""
-for v in ESGATE_BIN ESGATE_COMMIT RUNS DURATION WARMUP SCENARIOS BIG_MB BODY_MB PROXY_CPU LOAD_CPU SCRIPTS; do
+for v in ESGATE_BIN ESGATE_SRC ESGATE_COMMIT RUNS DURATION WARMUP SCENARIOS BIG_MB BODY_MB PROXY_CPU LOAD_CPU SCRIPTS; do
   if printenv "$v" >/dev/null; then cmd+="$v=$(printenv "$v" | sed "s/.* .*/'&'/") "; fi
 done
 cmd+="bench/run_all.sh"
