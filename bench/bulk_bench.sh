@@ -27,6 +27,7 @@
 #   PROXY_CPU / LOAD_CPU  cores for the proxy / for wrk+stub+redis (default 0 / 1)
 #   PERF_OUT      after the measurement, also record `perf record -g` of esgate under the same load
 #                 (DURATION seconds) into this file
+#   PERF_TARGET   the target perf records under (default esgate; esgate_nodeny)
 #   PERF_ARGS     options for perf record (default -g; e.g. "--call-graph dwarf" for callers
 #                 through code built without frame pointers)
 #   OUT           also write the Markdown section to this file
@@ -49,10 +50,11 @@ OUT=${OUT:-}
 SUMMARY_OUT=${SUMMARY_OUT:-}
 PERF_OUT=${PERF_OUT:-}
 PERF_ARGS=${PERF_ARGS:--g}
+PERF_TARGET=${PERF_TARGET:-esgate}
 
 # The exact command, with the knobs that were set, for the report.
 cmd=""
-for v in ESGATE_BIN ESGATE_SRC ESGATE_COMMIT RUNS DURATION WARMUP CONNS BODY_MB BIG_MB RESPONSE PROXY_CPU LOAD_CPU PERF_OUT; do
+for v in ESGATE_BIN ESGATE_SRC ESGATE_COMMIT RUNS DURATION WARMUP CONNS BODY_MB BIG_MB RESPONSE PROXY_CPU LOAD_CPU PERF_OUT PERF_TARGET; do
   if printenv "$v" >/dev/null; then cmd+="$v=$(printenv "$v") "; fi
 done
 cmd+="bench/bulk_bench.sh${*:+ $*}"
@@ -500,7 +502,7 @@ if [ -n "$PERF_OUT" ]; then
   # shellcheck disable=SC2086 # PERF_ARGS is a list of options
   perf record $PERF_ARGS -o "$PERF_OUT" -p "$esgate_pid" -- sleep "$((DURATION + 1))" >"$work/perf.log" 2>&1 &
   perf_pid=$!; pids+=("$perf_pid")
-  run_wrk esgate "$DURATION"
+  run_wrk "$PERF_TARGET" "$DURATION"
   wait "$perf_pid" || log "warning: perf record failed: $(tail -n 3 "$work/perf.log")"
 fi
 esgate_threads=$(awk '/^Threads:/ { print $2 }' "/proc/$esgate_pid/status")

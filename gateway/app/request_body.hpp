@@ -4,9 +4,9 @@
 // the framing bytes the client sent never reach the upstream and the gateway alone decides where
 // a body ends. Only the header is parsed by Beast; what follows it in the connection's buffer is
 // read here.
+#include <algorithm>
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -27,8 +27,8 @@ class request_body_reader {
       const std::string_view avail(static_cast<const char*>(in.data().data()), in.size());
       const std::size_t room = max - out.size();
       if (!chunked_) {
-        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(
-            {remaining_, static_cast<std::uint64_t>(room), avail.size()}));
+        const auto n = static_cast<std::size_t>(
+            std::min<std::uint64_t>({remaining_, static_cast<std::uint64_t>(room), avail.size()}));
         out.append(avail.data(), n);
         in.consume(n);
         remaining_ -= n;
@@ -53,10 +53,10 @@ class request_body_reader {
   // straight into `out` (0 when the body must go through `decode`).
   std::size_t direct_read_size(const boost::beast::flat_buffer& in, std::size_t out_size,
                                std::size_t max) const {
-    constexpr std::size_t max_step = 1024 * 1024;
+    constexpr std::size_t max_step = 1024 * 1024;  // memory grows as the body arrives
     if (chunked_ || failed() || in.size() != 0 || out_size >= max) return 0;
-    return static_cast<std::size_t>(
-        std::min<std::uint64_t>({remaining_, static_cast<std::uint64_t>(max - out_size), max_step}));
+    return static_cast<std::size_t>(std::min<std::uint64_t>(
+        {remaining_, static_cast<std::uint64_t>(max - out_size), max_step}));
   }
   void count_direct(std::size_t n) {
     remaining_ -= n;
@@ -99,13 +99,21 @@ boost::asio::awaitable<http_io::error_code> read_request_body(Stream& s,
     // Bodies of known length are read from the socket into `out` itself: one copy less than
     // through the connection's buffer, and larger reads (megabyte `_bulk` bodies).
     if (const auto n = reader.direct_read_size(in, out.size(), max); n != 0) {
+      // Each step is zero-filled once (resize has no uninitialised form before C++23) and read
+      // into until full; resizing back and forth per read cleared the same bytes again and again.
       const auto old = out.size();
       out.resize(old + n);
-      auto [ec, got] =
-          co_await s.async_read_some(boost::asio::buffer(out.data() + old, n), http_io::use_tuple);
-      out.resize(old + got);
-      reader.count_direct(got);
-      if (ec) co_return ec;
+      std::size_t filled = 0;
+      while (filled < n) {
+        auto [ec, got] = co_await s.async_read_some(
+            boost::asio::buffer(out.data() + old + filled, n - filled), http_io::use_tuple);
+        filled += got;
+        reader.count_direct(got);
+        if (ec || reader.failed()) {
+          out.resize(old + filled);
+          co_return ec;
+        }
+      }
       continue;
     }
     if (auto ec = co_await http_io::read_more(s, in); ec) co_return ec;

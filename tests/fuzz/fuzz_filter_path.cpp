@@ -2,7 +2,8 @@
 // Input: a filter_path, a newline, then a JSON document (the client controls both, the upstream
 // the document). Filtering and splicing must never crash; an empty filter is the identity; an
 // inclusion filter applied twice gives what it gave once; serialize_es output parses back to the
-// same value; the byte splice and the DOM splice agree.
+// same value; the byte splice and the DOM splice agree; the fast layout pass accepts only what
+// the checked one accepts, with the same layout.
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstddef>
@@ -12,6 +13,7 @@
 #include <string_view>
 
 #include "esgate/response/es_json.hpp"
+#include "esgate/response/layout.hpp"
 
 namespace response = esgate::response;
 namespace json = boost::json;
@@ -62,6 +64,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (nl == std::string_view::npos) return 0;
   std::string_view filter = input.substr(0, nl);
   std::string_view doc = input.substr(nl + 1);
+
+  for (std::string_view key : {"items", "docs"}) {
+    auto fast = response::scan_layout_fast(doc, key);
+    if (fast) {
+      auto checked = response::scan_layout_checked(doc, key);
+      check(checked.has_value() && *checked == *fast);
+    }
+  }
 
   auto original = response::parse_es(doc);
   if (!original) {
