@@ -7,14 +7,15 @@
 // due it goes out on an idle connection of the CONNS open ones; if all are busy it waits in a queue
 // and goes out on the first connection that becomes free. Its latency is measured from the time it
 // was DUE, not from when it could be sent, so a stall of the server shows up in full in the
-// percentiles (no coordinated omission, as wrk2 does it). A connection carries one request at a time
-// (no pipelining), as a client's connection pool does.
+// percentiles (no coordinated omission, as wrk2 does it). A connection carries one request at a
+// time (no pipelining), as a client's connection pool does.
 //
-// REQUEST_FILE holds the exact request bytes (HTTP/1.1, keep-alive). With -k, every "@APIKEY@" in it
-// is replaced, per request, by base64("<20 random chars>:<22 random chars>") of [A-Za-z0-9_-]: a
+// REQUEST_FILE holds the exact request bytes (HTTP/1.1, keep-alive). With -k, every "@APIKEY@" in
+// it is replaced, per request, by base64("<20 random chars>:<22 random chars>") of [A-Za-z0-9_-]: a
 // well-formed API key that does not exist (a random-key flood). Requests due in the first
 // WARMUP_SECS are sent but left out of the latency statistics (status counts include them). After
-// SECONDS, answers still outstanding are waited for DRAIN_SECS (default 2), then counted as timeouts.
+// SECONDS, answers still outstanding are waited for DRAIN_SECS (default 2), then counted as
+// timeouts.
 //
 // Output: one line on stdout,
 //   BENCH scheduled= sent= done= measured= seconds= achieved_rps= p50_us= p90_us= p99_us= p999_us=
@@ -49,7 +50,7 @@ typedef struct conn {
   int want_out;  // EPOLLOUT registered
   uint64_t due;  // when the request in flight was due
   int warm;      // the request in flight is a warm-up one
-  char *wbuf;    // request being written
+  char* wbuf;    // request being written
   size_t wlen, woff;
   char own[1024];  // per-request copy with a random key (-k)
   // response parser
@@ -61,20 +62,20 @@ typedef struct conn {
   uint64_t remaining;
   char line[128];
   size_t llen;
-  struct conn *next_idle;
+  struct conn* next_idle;
 } conn;
 
 static struct sockaddr_storage addr;
 static socklen_t addrlen;
 static int ep;
-static conn *conns;
+static conn* conns;
 static int nconns;
-static conn *idle_head;
-static uint64_t *queue;  // due times waiting for a connection
+static conn* idle_head;
+static uint64_t* queue;  // due times waiting for a connection
 static size_t qhead, qtail, max_queue;
-static uint64_t *lat;  // measured latencies, ns
+static uint64_t* lat;  // measured latencies, ns
 static size_t nlat, latcap;
-static char *tmpl;
+static char* tmpl;
 static size_t tmpl_len;
 static int random_keys;
 static uint64_t warm_end;
@@ -88,7 +89,7 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void fail(const char *what) {
+static void fail(const char* what) {
   fprintf(stderr, "rate_client: %s: %s\n", what, strerror(errno));
   exit(2);
 }
@@ -100,7 +101,7 @@ static uint64_t next_rand(void) {  // xorshift64*
   return rng * 2685821657736338717ull;
 }
 
-static size_t base64(const unsigned char *in, size_t n, char *out) {
+static size_t base64(const unsigned char* in, size_t n, char* out) {
   static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   size_t o = 0, i = 0;
   for (; i + 2 < n; i += 3) {
@@ -121,13 +122,13 @@ static size_t base64(const unsigned char *in, size_t n, char *out) {
 }
 
 // The request with every @APIKEY@ replaced by a fresh random key, into c->own.
-static void build_random(conn *c) {
+static void build_random(conn* c) {
   static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
   static const char mark[] = "@APIKEY@";
   size_t o = 0;
   const char *p = tmpl, *end = tmpl + tmpl_len;
   while (p < end) {
-    const char *m = memmem(p, (size_t)(end - p), mark, sizeof mark - 1);
+    const char* m = memmem(p, (size_t)(end - p), mark, sizeof mark - 1);
     size_t lit = m ? (size_t)(m - p) : (size_t)(end - p);
     if (o + lit + 64 > sizeof c->own) {
       fprintf(stderr, "rate_client: request too long for -k\n");
@@ -146,21 +147,21 @@ static void build_random(conn *c) {
   c->wlen = o;
 }
 
-static void set_events(conn *c, int out) {
+static void set_events(conn* c, int out) {
   struct epoll_event ev = {.events = EPOLLIN | (out ? EPOLLOUT : 0), .data.ptr = c};
   if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) fail("epoll_ctl mod");
   c->want_out = out;
 }
 
-static void push_idle(conn *c) {
+static void push_idle(conn* c) {
   c->next_idle = idle_head;
   idle_head = c;
 }
 
-static void open_conn(conn *c) {
+static void open_conn(conn* c) {
   int fd = socket(addr.ss_family, SOCK_STREAM, 0);
   if (fd < 0) fail("socket");
-  if (connect(fd, (struct sockaddr *)&addr, addrlen) < 0) fail("connect");
+  if (connect(fd, (struct sockaddr*)&addr, addrlen) < 0) fail("connect");
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -173,7 +174,7 @@ static void open_conn(conn *c) {
   if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) fail("epoll_ctl add");
 }
 
-static void flush(conn *c) {
+static void flush(conn* c) {
   while (c->woff < c->wlen) {
     ssize_t w = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
     if (w > 0) {
@@ -188,7 +189,7 @@ static void flush(conn *c) {
   if (c->want_out) set_events(c, 0);
 }
 
-static void send_req(conn *c, uint64_t due) {
+static void send_req(conn* c, uint64_t due) {
   c->busy = 1;
   c->due = due;
   c->warm = due < warm_end;
@@ -209,7 +210,7 @@ static void send_req(conn *c, uint64_t due) {
   flush(c);
 }
 
-static void conn_free(conn *c) {
+static void conn_free(conn* c) {
   if (qhead < qtail) {
     send_req(c, queue[qhead++]);
   } else {
@@ -217,11 +218,11 @@ static void conn_free(conn *c) {
   }
 }
 
-static void drop_conn(conn *c) {  // closed by the server or broken: reopen, idle
+static void drop_conn(conn* c) {  // closed by the server or broken: reopen, idle
   epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
   close(c->fd);
   // take it out of the idle list if it is there
-  for (conn **p = &idle_head; *p; p = &(*p)->next_idle)
+  for (conn** p = &idle_head; *p; p = &(*p)->next_idle)
     if (*p == c) {
       *p = c->next_idle;
       break;
@@ -231,7 +232,7 @@ static void drop_conn(conn *c) {  // closed by the server or broken: reopen, idl
   conn_free(c);
 }
 
-static void complete(conn *c) {
+static void complete(conn* c) {
   uint64_t t = now_ns();
   n_done++;
   if (c->status >= 200 && c->status < 300)
@@ -263,7 +264,7 @@ static void complete(conn *c) {
   }
 }
 
-static int header_has(const char *v, size_t n, const char *word) {
+static int header_has(const char* v, size_t n, const char* word) {
   size_t w = strlen(word);
   for (size_t i = 0; i + w <= n; i++)
     if (strncasecmp(v + i, word, w) == 0) return 1;
@@ -271,23 +272,24 @@ static int header_has(const char *v, size_t n, const char *word) {
 }
 
 // The head is complete in c->head[0..len): status, framing, Connection.
-static void parse_head(conn *c, size_t len) {
+static void parse_head(conn* c, size_t len) {
   c->status = (len > 12 && memcmp(c->head, "HTTP/1.", 7) == 0) ? atoi(c->head + 9) : 0;
   int http10 = len > 8 && c->head[7] == '0';
   int chunked = 0, keepalive = 0;
   long long cl = -1;
   const char *p = memchr(c->head, '\n', len), *end = c->head + len;
   while (p && p + 1 < end) {
-    const char *s = p + 1;
-    const char *e = memchr(s, '\n', (size_t)(end - s));
+    const char* s = p + 1;
+    const char* e = memchr(s, '\n', (size_t)(end - s));
     if (!e) break;
-    const char *colon = memchr(s, ':', (size_t)(e - s));
+    const char* colon = memchr(s, ':', (size_t)(e - s));
     if (colon) {
       size_t nlen = (size_t)(colon - s);
-      const char *v = colon + 1;
+      const char* v = colon + 1;
       size_t vlen = (size_t)(e - v);
       if (nlen == 14 && strncasecmp(s, "content-length", 14) == 0) cl = atoll(v);
-      if (nlen == 17 && strncasecmp(s, "transfer-encoding", 17) == 0 && header_has(v, vlen, "chunked"))
+      if (nlen == 17 && strncasecmp(s, "transfer-encoding", 17) == 0 &&
+          header_has(v, vlen, "chunked"))
         chunked = 1;
       if (nlen == 10 && strncasecmp(s, "connection", 10) == 0) {
         if (header_has(v, vlen, "close")) c->close_after = 1;
@@ -313,7 +315,7 @@ static void parse_head(conn *c, size_t len) {
 }
 
 // Feeds bytes of the answer; calls complete() at its end. Returns 0 on a protocol error.
-static int feed(conn *c, const char *p, size_t n) {
+static int feed(conn* c, const char* p, size_t n) {
   while (n > 0 || (c->pstate == P_BODY_CL && c->remaining == 0)) {
     if (!c->busy) return 0;  // bytes nobody asked for
     switch (c->pstate) {
@@ -323,7 +325,7 @@ static int feed(conn *c, const char *p, size_t n) {
         memcpy(c->head + old, p, take);
         c->hlen += take;
         size_t from = old >= 3 ? old - 3 : 0;
-        char *e = memmem(c->head + from, c->hlen - from, "\r\n\r\n", 4);
+        char* e = memmem(c->head + from, c->hlen - from, "\r\n\r\n", 4);
         if (!e) {
           if (c->hlen == sizeof c->head) return 0;
           p += take;
@@ -356,7 +358,7 @@ static int feed(conn *c, const char *p, size_t n) {
       }
       case P_CHUNK_SIZE:
       case P_TRAILER: {
-        const char *nl = memchr(p, '\n', n);
+        const char* nl = memchr(p, '\n', n);
         size_t take = nl ? (size_t)(nl - p) + 1 : n;
         if (c->llen + take >= sizeof c->line) return 0;
         memcpy(c->line + c->llen, p, take);
@@ -410,7 +412,7 @@ static int feed(conn *c, const char *p, size_t n) {
   return 1;
 }
 
-static void on_readable(conn *c) {
+static void on_readable(conn* c) {
   char buf[65536];
   for (;;) {
     ssize_t r = recv(c->fd, buf, sizeof buf, 0);
@@ -438,8 +440,8 @@ static void on_readable(conn *c) {
   }
 }
 
-static int cmp_u64(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+static int cmp_u64(const void* a, const void* b) {
+  uint64_t x = *(const uint64_t*)a, y = *(const uint64_t*)b;
   return x < y ? -1 : x > y;
 }
 
@@ -451,10 +453,11 @@ static double pct(double q) {
   return (double)lat[i - 1] / 1000.0;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc < 7) {
     fprintf(stderr,
-            "usage: rate_client HOST PORT RATE CONNS SECONDS REQUEST_FILE [-w WARMUP_SECS] [-k] [-T DRAIN_SECS]\n");
+            "usage: rate_client HOST PORT RATE CONNS SECONDS REQUEST_FILE [-w WARMUP_SECS] [-k] "
+            "[-T DRAIN_SECS]\n");
     return 2;
   }
   const char *host = argv[1], *port = argv[2];
@@ -479,7 +482,7 @@ int main(int argc, char **argv) {
     return 2;
   }
 
-  FILE *f = fopen(argv[6], "rb");
+  FILE* f = fopen(argv[6], "rb");
   if (!f) fail(argv[6]);
   tmpl = malloc(1 << 16);
   tmpl_len = fread(tmpl, 1, 1 << 16, f);
@@ -534,7 +537,7 @@ int main(int argc, char **argv) {
       uint64_t due = start + (uint64_t)((double)next * interval);
       if (due > now) break;
       next++;
-      conn *c = idle_head;
+      conn* c = idle_head;
       if (c) {
         idle_head = c->next_idle;
         send_req(c, due);
@@ -560,7 +563,7 @@ int main(int argc, char **argv) {
       fail("epoll_wait");
     }
     for (int i = 0; i < n; i++) {
-      conn *c = evs[i].data.ptr;
+      conn* c = evs[i].data.ptr;
       if (!c) {
         uint64_t x;
         ssize_t r = read(tfd, &x, sizeof x);
@@ -580,17 +583,17 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < nlat; i++) sum += (double)lat[i];
   double measured_secs = seconds - warmup;
   (void)finished;
-  printf("BENCH scheduled=%llu sent=%llu done=%llu measured=%zu seconds=%.3f achieved_rps=%.1f "
-         "p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f mean_us=%.1f "
-         "s2xx=%llu s401=%llu s403=%llu s5xx=%llu sother=%llu errors=%llu timeouts=%llu "
-         "reconnects=%llu queued=%llu max_queue=%zu lag_gt1ms=%llu max_lag_us=%.1f\n",
-         (unsigned long long)total, (unsigned long long)n_sent, (unsigned long long)n_done, nlat,
-         seconds, (double)nlat / measured_secs, pct(0.50), pct(0.90), pct(0.99), pct(0.999),
-         nlat ? (double)lat[nlat - 1] / 1000.0 : 0.0, nlat ? sum / (double)nlat / 1000.0 : 0.0,
-         (unsigned long long)s2xx, (unsigned long long)s401, (unsigned long long)s403,
-         (unsigned long long)s5xx, (unsigned long long)sother, (unsigned long long)n_errors,
-         (unsigned long long)timeouts, (unsigned long long)n_reconnects,
-         (unsigned long long)n_queued, max_queue, (unsigned long long)lag_gt1ms,
-         (double)max_lag / 1000.0);
+  printf(
+      "BENCH scheduled=%llu sent=%llu done=%llu measured=%zu seconds=%.3f achieved_rps=%.1f "
+      "p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f mean_us=%.1f "
+      "s2xx=%llu s401=%llu s403=%llu s5xx=%llu sother=%llu errors=%llu timeouts=%llu "
+      "reconnects=%llu queued=%llu max_queue=%zu lag_gt1ms=%llu max_lag_us=%.1f\n",
+      (unsigned long long)total, (unsigned long long)n_sent, (unsigned long long)n_done, nlat,
+      seconds, (double)nlat / measured_secs, pct(0.50), pct(0.90), pct(0.99), pct(0.999),
+      nlat ? (double)lat[nlat - 1] / 1000.0 : 0.0, nlat ? sum / (double)nlat / 1000.0 : 0.0,
+      (unsigned long long)s2xx, (unsigned long long)s401, (unsigned long long)s403,
+      (unsigned long long)s5xx, (unsigned long long)sother, (unsigned long long)n_errors,
+      (unsigned long long)timeouts, (unsigned long long)n_reconnects, (unsigned long long)n_queued,
+      max_queue, (unsigned long long)lag_gt1ms, (double)max_lag / 1000.0);
   return 0;
 }
