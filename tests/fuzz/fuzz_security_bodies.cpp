@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "admin/security_api_bodies.hpp"
 
@@ -65,12 +66,22 @@ json::array strings(const std::vector<std::string>& v) {
 
 using key_parser = std::variant<admin::key_fields, admin::api_error> (*)(std::string_view);
 
+// A duration that parses back to `ms`. ES takes -1 in any unit (`-01d` is TimeValue(-1, DAYS),
+// -86,400,000 ms) but refuses other negative values, so those are written as -1 of their unit.
+std::string duration(std::int64_t ms) {
+  static constexpr std::pair<std::int64_t, const char*> minus_one[] = {
+      {-86'400'000, "-1d"}, {-3'600'000, "-1h"}, {-60'000, "-1m"}, {-1000, "-1s"}};
+  for (const auto& [value, text] : minus_one)
+    if (ms == value) return text;
+  return std::to_string(ms) + "ms";
+}
+
 std::string render(const admin::key_fields& f) {
   json::object o;
   if (f.name) o["name"] = *f.name;
   if (f.role_descriptors) o["role_descriptors"] = esgate::policy::to_json(*f.role_descriptors);
   if (f.metadata) o["metadata"] = *f.metadata;
-  if (f.expiration_ms) o["expiration"] = std::to_string(*f.expiration_ms) + "ms";
+  if (f.expiration_ms) o["expiration"] = duration(*f.expiration_ms);
   if (f.ids) o["ids"] = strings(*f.ids);
   return json::serialize(o);
 }
