@@ -498,6 +498,9 @@ int run_server(const config::settings& settings) {
       asio::post(w->ioc, [wp = w.get(), st = next.state, next_tls] {
         wp->security = st;
         wp->server_tls = next_tls;
+        // Its identities are rebuilt on their next request: the entries would only hold the old
+        // ones (and their roles) in memory until replaced.
+        wp->authz.clear();
       });
     observability::local().reloads_ok.add();
     if (shared.audit) audit_policy_reload(*shared.audit, true, {});

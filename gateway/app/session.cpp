@@ -16,6 +16,7 @@
 
 #include "api_key_auth.hpp"
 #include "authenticate.hpp"
+#include "authz_cache.hpp"
 #include "body_inspection.hpp"
 #include "cluster_metadata.hpp"
 #include "context_binding.hpp"
@@ -1483,9 +1484,18 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
 
   if (access.log) phase = steady::now();
   es::authz_request ar{method, t, who, std::chrono::system_clock::now(), nullptr};
-  auto d = es::authorize(ar);
+  // A decision made before for this identity and target (authz_cache.hpp), else a fresh one.
+  authz_cache::decision_ptr remembered = w.authz.find(&who, method, target);
+  es::authz_decision fresh;
+  if (!remembered) {
+    fresh = es::authorize(ar);
+    if (authz_cache::cacheable(t, fresh)) {
+      remembered = std::make_shared<const es::authz_decision>(std::move(fresh));
+      w.authz.remember(outcome->who, method, target, remembered);
+    }
+  }
   std::shared_ptr<const es::cluster_metadata> md;
-  if (d.k == es::authz_decision::kind::need_metadata) {
+  if (!remembered && fresh.k == es::authz_decision::kind::need_metadata) {
     md = co_await cluster_metadata_for(w);
     if (!md) {
       co_return co_await answer(http::es_error(
@@ -1493,8 +1503,9 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
           "cannot resolve the index expression: Elasticsearch's index list is unavailable"));
     }
     ar.metadata = md.get();
-    d = es::authorize(ar);
+    fresh = es::authorize(ar);
   }
+  const es::authz_decision& d = remembered ? *remembered : fresh;
   if (access.log) access.authz_us = micros_since(phase);
   using K = es::authz_decision::kind;
   {

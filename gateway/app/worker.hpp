@@ -17,6 +17,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "authz_cache.hpp"
 #include "esgate/auth/cache_digest.hpp"
 #include "esgate/config/settings.hpp"
 #include "esgate/cursor/cursor_store.hpp"
@@ -229,6 +230,8 @@ struct worker {
       key_waiters;                                                 // single flight
   std::unordered_map<std::string, std::int64_t> key_last_written;  // id → last_used written (ms)
   std::vector<std::pair<std::string, std::int64_t>> key_uses_to_write;  // flushed in batches
+
+  authz_cache authz;  // decisions for cached identities (authz_cache.hpp)
 
   // Cluster names for wildcard narrowing (cluster_metadata.hpp).
   std::shared_ptr<const es::cluster_metadata> metadata;

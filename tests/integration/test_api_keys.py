@@ -248,6 +248,27 @@ def test_invalidating_an_invalidated_key_lists_it_as_previously_invalidated(gw):
     assert first["id"] not in r.json()["previously_invalidated_api_keys"], "bob saw admin's key"
 
 
+def test_a_key_updated_to_fewer_privileges_is_refused_at_once_on_a_path_it_used(gw):
+    # Decisions are remembered per identity (gateway/app/authz_cache.hpp): an update must not keep the old one.
+    both = {"both": {"cluster": [], "indices": [{"names": ["books", "secret"], "privileges": ["read"]}]}}
+    k = create_key(gw, {"name": f"narrowed-{marker()}", "role_descriptors": both})
+    for _ in range(3):  # the same path again and again, as a busy client sends it
+        m = marker()
+        assert use_key(gw, k["encoded"], path="/secret/_search", m=m).status == 200
+        upstream_of(gw.stub, m)
+    r = gw.put(f"/_security/api_key/{k['id']}", json={"role_descriptors": BOOKS_READ})
+    assert r.status_code == 200 and r.json() == {"updated": True}, r.text
+    for _ in range(3):
+        m = marker()
+        r = use_key(gw, k["encoded"], path="/secret/_search", m=m)
+        doc = assert_es_error(r, 403, "security_exception")
+        assert doc["error"]["reason"] == SEARCH_DENIED.format(id=k["id"], user="admin", index="secret"), doc
+        assert_not_forwarded(gw.stub, m)
+    m = marker()
+    assert use_key(gw, k["encoded"], m=m).status == 200  # books is still readable
+    upstream_of(gw.stub, m)
+
+
 def test_key_restricted_to_books_gets_es_worded_403_on_secret(gw):
     k = create_key(gw, {"name": f"books-only-{marker()}", "role_descriptors": BOOKS_READ})
     m = marker()
