@@ -21,6 +21,9 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
+
 ESGATE_BIN=${ESGATE_BIN:-$root/build/bin/esgate}
 ESGATE_SRC=${ESGATE_SRC:-$root}
 RUNS=${RUNS:-3}
@@ -40,75 +43,16 @@ for v in ESGATE_BIN ESGATE_SRC ESGATE_COMMIT RUNS DURATION LAT_DURATION WARMUP C
 done
 cmd+="bench/proxy_bench.sh${*:+ $*}"
 
-log() { printf '[proxy_bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
+bench_name=proxy_bench
 for tool in nginx wrk redis-server curl taskset ss pgrep vmstat awk; do
   command -v "$tool" >/dev/null || die "$tool not found (as root: apt-get install -y nginx-light wrk redis-server curl procps)"
 done
 [ -x "$ESGATE_BIN" ] || die "esgate binary not found at $ESGATE_BIN (build: cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DESGATE_BUILD_TESTS=OFF && ninja -C build esgate)"
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
-clk_tck=$(getconf CLK_TCK)
 
 # ---------------------------------------------------------------------------------------------
-# Every process we start is recorded here and stopped on exit, whatever the exit path.
-work=$(mktemp -d /tmp/esgate-proxy-bench.XXXXXX)
-pids=()
-wrk_pid=""
-cleanup() {
-  local pid alive
-  [ -n "$wrk_pid" ] && pids+=("$wrk_pid")
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for _ in $(seq 30); do
-    alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ $alive = 0 ] && break
-    sleep 0.1
-  done
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Free loopback ports, chosen from a random start so concurrent runs rarely collide, and below
-# the ephemeral range, where an outgoing connection may hold a port a moment later.
-taken=" "
-free_port() {
-  local p=$((20000 + RANDOM % 12000))  # below the ephemeral range (32768+): no clash with client ports
-  while [[ $taken == *" $p "* ]] || [ -n "$(ss -Htln "( sport = :$p )")" ]; do p=$((p + 1)); done
-  taken+="$p "
-  echo "$p"
-}
-
-# Wait until something answers HTTP on a port (any status).
-wait_http() {
-  local url=$1 name=$2
-  for _ in $(seq 100); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)" != 000 ] && return 0
-    sleep 0.1
-  done
-  die "$name did not come up on $url"
-}
-
-# utime+stime of a process (all its threads), in clock ticks. The comm field is skipped first.
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
-# Nanoseconds the process's threads spent runnable but waiting for a CPU (taken by other tenants).
-run_delay_ns() { cat "/proc/$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%.0f", s }'; }
-
-# The nginx worker of a master (1 worker each here): that is where requests are handled.
-nginx_worker() {
-  local master=$1 w=""
-  for _ in $(seq 50); do
-    w=$(pgrep -P "$master" | head -n 1 || true)
-    [ -n "$w" ] && break
-    sleep 0.1
-  done
-  [ -n "$w" ] || die "no nginx worker under pid $master"
-  echo "$w"
-}
+# Every process we start is tracked (lib.sh) and stopped on exit, whatever the exit path.
+bench_init proxy_bench
 
 stub_port=$(free_port)
 nginx_port=$(free_port)
@@ -169,7 +113,7 @@ sed -i "s|ERRLOG|$work/proxy.err|" "$work/proxy.conf"
 # ---------------------------------------------------------------------------------------------
 log "machine load before: $(uptime)"
 vmstat_before=$(vmstat 1 3)
-load_before=$(awk '{print $1", "$2", "$3}' /proc/loadavg)
+load_before=$(loadavg)
 
 log "starting stub nginx (core $LOAD_CPU) on :$stub_port, proxy nginx (core $PROXY_CPU) on :$nginx_port"
 taskset -c "$LOAD_CPU" nginx -p "$work/" -e "$work/stub.early.err" -c "$work/stub.conf" &
@@ -182,25 +126,11 @@ stub_worker=$(nginx_worker "$stub_master"); pids+=("$stub_worker")
 proxy_worker=$(nginx_worker "$proxy_master"); pids+=("$proxy_worker")
 
 log "starting redis-server (core $LOAD_CPU) on :$redis_port"
-taskset -c "$LOAD_CPU" redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
-  --dir "$work" --logfile "$work/redis.log" &
-pids+=("$!")
-for _ in $(seq 50); do
-  [ "$( (exec 3<>"/dev/tcp/127.0.0.1/$redis_port" && printf 'PING\r\n' >&3 && head -c 5 <&3) 2>/dev/null)" = "+PONG" ] && break
-  sleep 0.1
-done
+start_redis "$redis_port" "$LOAD_CPU"
 
 # A superuser for HTTP Basic; the password is random per run and never leaves $work.
-password=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
-hash=$(printf '%s' "$password" | "$ESGATE_BIN" hash-password | tr -d '\r\n') || die "esgate hash-password failed"
-[[ $hash == \$2* ]] || die "esgate hash-password printed no bcrypt hash"
-cat >"$work/users.yml" <<EOF
-users:
-  bench:
-    password_hash: "$hash"
-    roles: ["superuser"]
-EOF
-echo '{}' >"$work/roles.yml"
+password=$(random_password)
+make_superuser "$ESGATE_BIN" bench "$password" "$work"
 cat >"$work/esgate.yaml" <<EOF
 threads: 1
 listen: {address: 127.0.0.1, port: $esgate_port}
@@ -213,11 +143,7 @@ auth="Authorization: Basic $(printf 'bench:%s' "$password" | base64 -w0)"
 log "starting esgate (1 thread, core $PROXY_CPU) on :$esgate_port"
 taskset -c "$PROXY_CPU" "$ESGATE_BIN" --config "$work/esgate.yaml" 2>"$work/esgate.log" &
 esgate_pid=$!; pids+=("$esgate_pid")
-for _ in $(seq 100); do
-  kill -0 "$esgate_pid" 2>/dev/null || { tail -n 20 "$work/esgate.log" >&2; die "esgate exited at start"; }
-  [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$esgate_port/_esgate/health" || true)" != 000 ] && break
-  sleep 0.1
-done
+LOG_OF_PID=$work/esgate.log wait_http "http://127.0.0.1:$esgate_port/_esgate/health" esgate "$esgate_pid"
 
 # ---------------------------------------------------------------------------------------------
 # Each target must answer 200 before anything is measured; esgate must also refuse a request
@@ -267,9 +193,9 @@ run_wrk() {
   if [ -n "$pid" ]; then before=$(cpu_ticks "$pid"); wait_before=$(run_delay_ns "$pid"); fi
   timeout $((d + 30)) taskset -c "$LOAD_CPU" wrk -t1 -c"$c" -d"${d}s" --latency \
     -H "${hdr[$t]}" -s "$work/report.lua" "${url[$t]}" >"$work/wrk.out" &
-  wrk_pid=$!
-  wait "$wrk_pid" || die "wrk failed against $t"
-  wrk_pid=""
+  load_pids=("$!")
+  wait "${load_pids[0]}" || die "wrk failed against $t"
+  load_pids=()
   if [ -n "$pid" ]; then after=$(cpu_ticks "$pid"); wait_after=$(run_delay_ns "$pid"); fi
   out=$(<"$work/wrk.out")
   printf '### %s c=%s d=%ss\n%s\n' "$t" "$c" "$d" "$out" >>"$work/wrk.log"
@@ -314,48 +240,33 @@ for run in $(seq "$RUNS"); do
   done
 done
 
-load_after=$(awk '{print $1", "$2", "$3}' /proc/loadavg)
+load_after=$(loadavg)
 esgate_threads=$(awk '/^Threads:/ { print $2 }' "/proc/$esgate_pid/status")
 log "machine load after: $(uptime)"
 
 # ---------------------------------------------------------------------------------------------
 # Medians and ratios.
-median() { # TARGET LOAD COLUMN(4..10)
-  awk -F'\t' -v t="$1" -v l="$2" -v c="$3" '$1 == t && $2 == l && $c != "-" { print $c }' "$work/results.tsv" |
-    sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2];
-                                        else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
-fmt() { awk -v x="$1" -v p="${2:-0}" 'BEGIN { if (x == "-") print "-"; else printf "%.*f", p, x }'; }
+# median_of TARGET LOAD COLUMN(4..10): lib.sh's median of that column of results.tsv over the runs.
+median_of() { awk -F'\t' -v t="$1" -v l="$2" -v c="$3" '$1 == t && $2 == l { print $c }' "$work/results.tsv" | median; }
 
 declare -A m
 for t in "${targets[@]}"; do
   for l in "c$CONNS" c1 c8; do
-    m[$t,$l,rps]=$(median "$t" "$l" 4)
-    m[$t,$l,cpu]=$(median "$t" "$l" 5)
-    m[$t,$l,pct]=$(median "$t" "$l" 6)
-    m[$t,$l,wait]=$(median "$t" "$l" 7)
-    m[$t,$l,p50]=$(median "$t" "$l" 8)
-    m[$t,$l,p99]=$(median "$t" "$l" 9)
+    m[$t,$l,rps]=$(median_of "$t" "$l" 4)
+    m[$t,$l,cpu]=$(median_of "$t" "$l" 5)
+    m[$t,$l,pct]=$(median_of "$t" "$l" 6)
+    m[$t,$l,wait]=$(median_of "$t" "$l" 7)
+    m[$t,$l,p50]=$(median_of "$t" "$l" 8)
+    m[$t,$l,p99]=$(median_of "$t" "$l" 9)
   done
 done
 errors_total=$(awk -F'\t' '{ s += $10 } END { print s + 0 }' "$work/results.tsv")
 
-commit=unknown dirty=""
-if [ -n "${ESGATE_COMMIT:-}" ]; then
-  commit=$ESGATE_COMMIT
-elif commit=$(git -C "$ESGATE_SRC" rev-parse --short HEAD 2>/dev/null); then
-  [ -n "$(git -C "$ESGATE_SRC" status --porcelain --untracked-files=no 2>/dev/null)" ] &&
-    dirty=" (working tree has uncommitted changes)"
-else
-  commit=unknown
-fi
+commit=$(commit_desc "$ESGATE_SRC")
+[ "$commit" != unknown ] || commit="\`unknown\`" # this report has always shown it as code
 version=$("$ESGATE_BIN" --version 2>/dev/null | head -n 1 || true)
-vm_summary=$(awk 'NR > 2 && $1 ~ /^[0-9]+$/ { n++; r += $1; if ($1 > rmax) rmax = $1; us += $13; sy += $14; id += $15; st += $17 }
-  END { if (n) printf "%d samples: mean run queue %.1f (max %d), CPU us %.0f%% sy %.0f%% id %.0f%% st %.0f%%",
-                      n, r / n, rmax, us / n, sy / n, id / n, st / n }' "$work/vmstat.log")
-vm_before=$(awk 'NR > 3 && $1 ~ /^[0-9]+$/ { n++; r += $1; id += $15; st += $17 }
-  END { if (n) printf "run queue %.1f, idle %.0f%%, steal %.0f%%", r / n, id / n, st / n }' <<<"$vmstat_before")
+vm_summary=$(vmstat_summary "$work/vmstat.log")
+vm_before=$(vmstat_brief <<<"$vmstat_before")
 
 C=c$CONNS
 pct() { [ "$1" = - ] && echo - || echo "$(fmt "$1")%"; }
@@ -364,8 +275,8 @@ report() {
   cat <<EOF
 ## Proxy overhead: esgate vs nginx vs direct ($(date -u '+%Y-%m-%d %H:%M UTC'))
 
-- Machine: $(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), kernel $(uname -r)
-- Commit: \`$commit\`$dirty; binary \`$ESGATE_BIN\`${version:+ ($version)}, $esgate_threads thread(s) in the process
+- Machine: $(machine_desc)
+- Commit: $commit; binary \`$ESGATE_BIN\`${version:+ ($version)}, $esgate_threads thread(s) in the process
 - Command: \`$cmd\`
 - Load average before: $load_before ($vm_before over \`vmstat 1 3\`); after: $load_after
 - During the run (\`vmstat 1\`): $vm_summary

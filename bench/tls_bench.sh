@@ -27,6 +27,9 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
+
 ESGATE_BIN=${ESGATE_BIN:-$root/build/bin/esgate}
 ESGATE_SRC=${ESGATE_SRC:-$root}
 RUNS=${RUNS:-3}
@@ -47,8 +50,7 @@ for v in ESGATE_BIN RUNS DURATION WARMUP CONNS CONNS_HS PROXY_CPU LOAD_CPU PERF_
 done
 cmd+="bench/tls_bench.sh"
 
-log() { printf '[tls_bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+bench_name=tls_bench
 for tool in nginx haproxy wrk redis-server curl openssl taskset cc ss pgrep vmstat awk; do
   command -v "$tool" >/dev/null || die "$tool not found (as root: scripts/install-deps bench)"
 done
@@ -58,55 +60,8 @@ for v in RUNS DURATION CONNS CONNS_HS; do
 done
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "WARMUP must be a non-negative integer"
 [ -z "$PERF_OUT" ] || command -v perf >/dev/null || die "PERF_OUT is set but perf is not installed"
-clk_tck=$(getconf CLK_TCK)
 
-work=$(mktemp -d /tmp/esgate-tls-bench.XXXXXX)
-pids=()
-load_pid=""
-cleanup() {
-  local pid alive
-  [ -n "$load_pid" ] && pids+=("$load_pid")
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for _ in $(seq 30); do
-    alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ $alive = 0 ] && break
-    sleep 0.1
-  done
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-taken=" "
-free_port() {
-  local p=$((20000 + RANDOM % 12000))
-  while [[ $taken == *" $p "* ]] || [ -n "$(ss -Htln "( sport = :$p )")" ]; do p=$((p + 1)); done
-  taken+="$p "
-  echo "$p"
-}
-wait_https() { # URL NAME: any HTTP status over TLS
-  for _ in $(seq 100); do
-    [ "$(curl -sk -o /dev/null -w '%{http_code}' --max-time 1 "$1" || true)" != 000 ] && return 0
-    sleep 0.1
-  done
-  die "$2 did not come up on $1"
-}
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
-run_delay_ns() { cat "/proc/$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%.0f", s }'; }
-nginx_worker() {
-  local w=""
-  for _ in $(seq 50); do
-    w=$(pgrep -P "$1" | head -n 1 || true)
-    [ -n "$w" ] && break
-    sleep 0.1
-  done
-  [ -n "$w" ] || die "no nginx worker under pid $1"
-  echo "$w"
-}
+bench_init tls_bench # $work, and every process in $pids / $load_pids stopped on exit
 
 log "building the handshake client"
 cc -O2 -o "$work/tls_handshake" "$root/bench/tls_handshake.c" -lssl -lcrypto ||
@@ -168,16 +123,8 @@ backend stub
   server s1 127.0.0.1:$stub_port
 EOF
 
-password=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
-hash=$(printf '%s' "$password" | "$ESGATE_BIN" hash-password | tr -d '\r\n') || die "esgate hash-password failed"
-cat >"$work/users.yml" <<EOF
-users:
-  bench:
-    password_hash: "$hash"
-    roles: ["superuser"]
-EOF
-echo '{}' >"$work/roles.yml"
-chmod 600 "$work/users.yml"
+password=$(random_password)
+make_superuser "$ESGATE_BIN" bench "$password" "$work"
 cat >"$work/esgate.yaml" <<EOF
 threads: 1
 listen:
@@ -191,7 +138,7 @@ EOF
 
 log "machine load before: $(uptime)"
 vmstat_before=$(vmstat 1 3)
-load_before=$(awk '{print $1", "$2", "$3}' /proc/loadavg)
+load_before=$(loadavg)
 
 taskset -c "$LOAD_CPU" nginx -p "$work/" -e "$work/stub.early" -c "$work/stub.conf" & pids+=("$!")
 stub_master=$!
@@ -199,17 +146,12 @@ taskset -c "$PROXY_CPU" nginx -p "$work/" -e "$work/proxy.early" -c "$work/proxy
 proxy_master=$!
 taskset -c "$PROXY_CPU" haproxy -f "$work/haproxy.cfg" 2>"$work/haproxy.err" & pids+=("$!")
 haproxy_pid=$!
-taskset -c "$LOAD_CPU" redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
-  --dir "$work" --logfile "$work/redis.log" & pids+=("$!")
-for _ in $(seq 50); do
-  [ "$( (exec 3<>"/dev/tcp/127.0.0.1/$redis_port" && printf 'PING\r\n' >&3 && head -c 5 <&3) 2>/dev/null)" = "+PONG" ] && break
-  sleep 0.1
-done
+start_redis "$redis_port" "$LOAD_CPU"
 taskset -c "$PROXY_CPU" "$ESGATE_BIN" --config "$work/esgate.yaml" 2>"$work/esgate.log" & pids+=("$!")
 esgate_pid=$!
-wait_https "https://127.0.0.1:$nginx_port/" nginx
-wait_https "https://127.0.0.1:$haproxy_port/" haproxy
-wait_https "https://127.0.0.1:$esgate_port/_esgate/health" esgate
+wait_http "https://127.0.0.1:$nginx_port/" nginx
+wait_http "https://127.0.0.1:$haproxy_port/" haproxy
+wait_http "https://127.0.0.1:$esgate_port/_esgate/health" esgate
 stub_worker=$(nginx_worker "$stub_master"); pids+=("$stub_worker")
 proxy_worker=$(nginx_worker "$proxy_master"); pids+=("$proxy_worker")
 
@@ -257,9 +199,9 @@ measure() {
     timeout $((d + 60)) taskset -c "$LOAD_CPU" "$work/tls_handshake" 127.0.0.1 "${port[$t]}" "$d" "$CONNS_HS" \
       "$work/request" >"$work/load.out" &
   fi
-  load_pid=$!
-  wait "$load_pid" || die "the $kind load against $t failed: $(tail -n 3 "$work/load.out")"
-  load_pid=""
+  load_pids=("$!")
+  wait "${load_pids[0]}" || die "the $kind load against $t failed: $(tail -n 3 "$work/load.out")"
+  load_pids=()
   after=$(cpu_ticks "$pid"); wa=$(run_delay_ns "$pid")
   printf '### %s %s %ss\n%s\n' "$kind" "$t" "$d" "$(cat "$work/load.out")" >>"$work/load.log"
   line=$(grep '^BENCH ' "$work/load.out") || die "no summary from the $kind load against $t"
@@ -293,7 +235,7 @@ for run in $(seq "$RUNS"); do
     done
   done
 done
-load_after=$(awk '{print $1", "$2", "$3}' /proc/loadavg)
+load_after=$(loadavg)
 if [ -n "$PERF_OUT" ]; then
   log "perf record $PERF_ARGS of esgate for ${DURATION}s into $PERF_OUT"
   # shellcheck disable=SC2086 # PERF_ARGS is a list of options
@@ -304,17 +246,13 @@ if [ -n "$PERF_OUT" ]; then
 fi
 esgate_log_bad=$(grep -ciE '\b(warn|warning|error|critical)\b' "$work/esgate.log" || true)
 
-median() { # KIND TARGET COLUMN
-  awk -F'\t' -v k="$1" -v t="$2" -v c="$3" '$1 == k && $2 == t { print $c }' "$work/results.tsv" | sort -g |
-    awk '{ a[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
-fmt() { awk -v x="$1" -v p="${2:-0}" 'BEGIN { if (x == "-") print "-"; else printf "%.*f", p, x }'; }
+# median_of KIND TARGET COLUMN: lib.sh's median of that column of results.tsv over the runs.
+median_of() { awk -F'\t' -v k="$1" -v t="$2" -v c="$3" '$1 == k && $2 == t { print $c }' "$work/results.tsv" | median; }
 declare -A m
 for k in "${kinds[@]}"; do
   for t in "${targets[@]}"; do
-    m[$k,$t,rate]=$(median "$k" "$t" 4); m[$k,$t,cpu]=$(median "$k" "$t" 5)
-    m[$k,$t,busy]=$(median "$k" "$t" 6); m[$k,$t,wait]=$(median "$k" "$t" 7)
+    m[$k,$t,rate]=$(median_of "$k" "$t" 4); m[$k,$t,cpu]=$(median_of "$k" "$t" 5)
+    m[$k,$t,busy]=$(median_of "$k" "$t" 6); m[$k,$t,wait]=$(median_of "$k" "$t" 7)
   done
 done
 errors_total=$(awk -F'\t' '{ s += $8 } END { print s + 0 }' "$work/results.tsv")
@@ -322,11 +260,8 @@ cipher=$(awk -F'\t' '$1 == "handshake" { print $9 }' "$work/results.tsv" | sort 
 commit=$(git -C "$ESGATE_SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=""
 [ -n "$(git -C "$ESGATE_SRC" status --porcelain --untracked-files=no 2>/dev/null)" ] && dirty=" (uncommitted changes)"
-vm_summary=$(awk 'NR > 2 && $1 ~ /^[0-9]+$/ { n++; r += $1; if ($1 > rmax) rmax = $1; us += $13; sy += $14; id += $15; st += $17 }
-  END { if (n) printf "%d samples: mean run queue %.1f (max %d), CPU us %.0f%% sy %.0f%% id %.0f%% st %.0f%%",
-                      n, r / n, rmax, us / n, sy / n, id / n, st / n }' "$work/vmstat.log")
-vm_before=$(awk 'NR > 3 && $1 ~ /^[0-9]+$/ { n++; r += $1; id += $15; st += $17 }
-  END { if (n) printf "run queue %.1f, idle %.0f%%, steal %.0f%%", r / n, id / n, st / n }' <<<"$vmstat_before")
+vm_summary=$(vmstat_summary "$work/vmstat.log")
+vm_before=$(vmstat_brief <<<"$vmstat_before")
 target_ratio=$(ratio "${m[keepalive,esgate,cpu]}" "${m[keepalive,nginx,cpu]}")
 met=$(awk -v r="$target_ratio" 'BEGIN { print (r != "-" && r <= 1.1) ? "yes" : "**no**" }')
 
@@ -334,7 +269,7 @@ report() {
   cat <<EOF
 ## Run: TLS 1.3 handshakes and keep-alive requests: esgate vs nginx vs HAProxy ($(date -u '+%Y-%m-%d %H:%M UTC'))
 
-- Machine: $(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), kernel $(uname -r), $(openssl version)
+- Machine: $(machine_desc), $(openssl version)
 - Commit: \`$commit\`$dirty; binary \`$ESGATE_BIN\`; command: \`$cmd\`
 - Load average before: $load_before ($vm_before over \`vmstat 1 3\`); after: $load_after
 - During the run (\`vmstat 1\`): $vm_summary
