@@ -1455,14 +1455,22 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
     co_return co_await answer(metrics_response());
   }
 
-  auto parsed = es::parse_request_target(target);
-  if (!parsed) {
-    if (audit) audit_tampered(*audit, facts, parsed.error().reason, 400);
-    co_return co_await answer(
-        http::es_error(400, "illegal_argument_exception", parsed.error().reason));
-  }
-  const auto& t = *parsed;
   const std::string method(req.method_string());
+  // A verdict made before for this identity, method and target (authz_cache.hpp) brings the
+  // decoded target with it; else the target is decoded here and authorized below.
+  const authz_cache::verdict_ptr remembered = w.authz.find(&who, method, target);
+  std::shared_ptr<authz_cache::verdict> fresh;
+  if (!remembered) {
+    auto parsed = es::parse_request_target(target);
+    if (!parsed) {
+      if (audit) audit_tampered(*audit, facts, parsed.error().reason, 400);
+      co_return co_await answer(
+          http::es_error(400, "illegal_argument_exception", parsed.error().reason));
+    }
+    fresh = std::make_shared<authz_cache::verdict>();
+    fresh->target = std::move(*parsed);
+  }
+  const es::request_target& t = remembered ? remembered->target : fresh->target;
 
   if (admin::is_security_api(t.segments)) {
     auto body = co_await read_small_body(st, stream, buffer, hp);
@@ -1484,18 +1492,13 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
 
   if (access.log) phase = steady::now();
   es::authz_request ar{method, t, who, std::chrono::system_clock::now(), nullptr};
-  // A decision made before for this identity and target (authz_cache.hpp), else a fresh one.
-  authz_cache::decision_ptr remembered = w.authz.find(&who, method, target);
-  es::authz_decision fresh;
   if (!remembered) {
-    fresh = es::authorize(ar);
-    if (authz_cache::cacheable(t, fresh)) {
-      remembered = std::make_shared<const es::authz_decision>(std::move(fresh));
-      w.authz.remember(outcome->who, method, target, remembered);
-    }
+    fresh->decision = es::authorize(ar);
+    if (authz_cache::cacheable(t, fresh->decision))
+      w.authz.remember(outcome->who, method, target, fresh);  // not changed after this
   }
   std::shared_ptr<const es::cluster_metadata> md;
-  if (!remembered && fresh.k == es::authz_decision::kind::need_metadata) {
+  if (!remembered && fresh->decision.k == es::authz_decision::kind::need_metadata) {
     md = co_await cluster_metadata_for(w);
     if (!md) {
       co_return co_await answer(http::es_error(
@@ -1503,9 +1506,9 @@ asio::awaitable<bool> handle_request(session_state& st, Stream& stream, beast::f
           "cannot resolve the index expression: Elasticsearch's index list is unavailable"));
     }
     ar.metadata = md.get();
-    fresh = es::authorize(ar);
+    fresh->decision = es::authorize(ar);  // never remembered (cacheable() refused it)
   }
-  const es::authz_decision& d = remembered ? *remembered : fresh;
+  const es::authz_decision& d = remembered ? remembered->decision : fresh->decision;
   if (access.log) access.authz_us = micros_since(phase);
   using K = es::authz_decision::kind;
   {

@@ -19,11 +19,12 @@ es::request_target target_of(std::string_view t) {
   return *parsed;
 }
 
-authz_cache::decision_ptr decision(es::authz_decision::kind k, std::string reason = {}) {
-  es::authz_decision d;
-  d.k = k;
-  d.reason = std::move(reason);
-  return std::make_shared<const es::authz_decision>(std::move(d));
+authz_cache::verdict_ptr decision(es::authz_decision::kind k, std::string reason = {}) {
+  authz_cache::verdict v;
+  v.target = target_of("/books/_search");
+  v.decision.k = k;
+  v.decision.reason = std::move(reason);
+  return std::make_shared<const authz_cache::verdict>(std::move(v));
 }
 
 }  // namespace
@@ -80,7 +81,7 @@ TEST_CASE("authz_cache: an entry holds its identity, so the address is not reuse
     cache.remember(bob, "GET", "/books/_search", decision(K::deny, "no"));
   }
   CHECK_FALSE(watch.expired());  // the cache keeps it alive...
-  CHECK(cache.find(watch.lock().get(), "GET", "/books/_search")->reason == "no");
+  CHECK(cache.find(watch.lock().get(), "GET", "/books/_search")->decision.reason == "no");
   cache.clear();
   CHECK(watch.expired());  // ...and only the cache
 }
@@ -89,7 +90,7 @@ TEST_CASE("authz_cache: bounded: many targets replace each other, the newest is 
   using K = es::authz_decision::kind;
   authz_cache cache;
   auto who = std::make_shared<const policy::identity>();
-  std::weak_ptr<const es::authz_decision> first;
+  std::weak_ptr<const authz_cache::verdict> first;
   {
     auto d = decision(K::allow);
     first = d;
