@@ -10,7 +10,7 @@
 // and privilege evaluation: a search with a cached API key went from 45,885 to 37,701
 // instructions (bench/instructions.sh, `get_api_key`). The parsed target is kept beside the
 // decision, since it is a function of the raw target alone: a hit saves decoding it too
-// (37,701 to 35,259).
+// (37,701 to 35,108).
 #include <array>
 #include <cstddef>
 #include <functional>
